@@ -1,0 +1,136 @@
+// CKernels: the innermost SIMD loops of SwiftLLM.
+//
+// Swift has no per-function target features, so the vector code lives here with
+// `__attribute__((target(...)))` variants chosen at run time (see cpu.c). Every fast path has
+// a scalar twin (suffix `_scalar`) that the tests compare against.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - CPU features
+
+enum ck_isa { CK_ISA_SCALAR = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2 };
+/// The best instruction set this CPU supports (detected once).
+int ck_cpu_isa(void);
+/// Forces a lower instruction set (for tests and benchmarks); returns the one in effect.
+int ck_set_isa(int isa);
+const char *ck_isa_name(int isa);
+
+// MARK: - Numeric conversions (exact)
+
+float ck_fp16_to_fp32(uint16_t h);
+uint16_t ck_fp32_to_fp16(float f);
+float ck_bf16_to_fp32(uint16_t h);
+
+// MARK: - Weight formats (ggml numbering)
+
+enum ck_type {
+    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8,
+    CK_Q2_K = 10, CK_Q3_K = 11, CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_BF16 = 30,
+};
+
+/// Whether the kernels can dequantize / multiply this ggml type.
+int ck_type_supported(int type);
+/// Elements per block and bytes per block of a supported type (0 for unsupported).
+int ck_type_block_size(int type);
+int ck_type_block_bytes(int type);
+
+/// Dequantizes `n` elements (a whole number of blocks) of `type` from `src` into `dst`.
+/// Bit-exact with the gguf package's reference dequantizer.
+void ck_dequantize(int type, const void *src, float *dst, int64_t n);
+
+// MARK: - Activation quantization
+//
+// Quantized weight formats multiply against activations quantized once per matmul input:
+//   32-element weight blocks -> ck_block_q8 (float scale, float scale*sum, 32 int8)
+// Float weight formats (F32, F16, BF16) take float activations as they are.
+
+typedef struct {
+    float d;        // scale
+    float s;        // d * sum(qs), lets offset formats (Q4_1, Q5_1) and Q4_0's -8 fold in cheaply
+    int8_t qs[32];
+} ck_block_q8;
+
+/// Activation kind a weight type multiplies against.
+enum ck_act { CK_ACT_F32 = 0, CK_ACT_Q8 = 1 };
+int ck_type_activation(int type);
+/// Bytes one activation row of `n` elements occupies in the activation format of `type`.
+size_t ck_activation_row_bytes(int type, int n);
+/// Converts one float row into the activation format of `type` (a plain copy for float formats).
+void ck_quantize_activation(int type, const float *x, void *dst, int n);
+
+// MARK: - Dot products and matmul
+
+/// Dot product of one weight row (`n` elements of `type`) with one activation row in the
+/// matching activation format.
+float ck_vec_dot(int type, int n, const void *w, const void *a);
+float ck_vec_dot_scalar(int type, int n, const void *w, const void *a);
+
+/// y[t * ldy + r] = dot(W row r, activation row t) for r in [row_begin, row_end), t in [0, T).
+/// `w` points at row 0; rows are `w_row_bytes` apart; activation rows `a_row_bytes` apart.
+void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
+                    const void *a, size_t a_row_bytes, int T,
+                    float *y, int ldy, int row_begin, int row_end);
+
+// MARK: - Elementwise and normalisation ops (float rows)
+
+/// out = x / rms(x) * weight  (weight may be NULL = ones). `out` may alias `x`.
+void ck_rmsnorm(float *out, const float *x, const float *weight, int n, float eps);
+/// x[i] = silu(g[i]) * u[i]  written into g.
+void ck_silu_mul(float *g, const float *u, int n);
+/// x += y
+void ck_add(float *x, const float *y, int n);
+/// Rotary embedding on `n_heads` heads of `head_dim` for one token at `pos`.
+/// mode 0 = adjacent pairs (ggml "normal", GGUF llama); mode 2 = halves (NeoX).
+/// `freqs` holds head_dim/2 inverse frequencies (base^(-2i/rot_dim)); only `rot_dim` dims rotate.
+void ck_rope(float *x, int n_heads, int head_dim, int rot_dim, int pos, const float *freqs, int mode);
+/// In-place softmax of n values, returns nothing.
+void ck_softmax(float *x, int n);
+
+// MARK: - Attention
+
+/// Causal attention for the query rows of one sequence over its paged KV cache.
+///
+/// q:      [n_q, n_heads, head_dim]  queries, row stride q_stride floats
+/// out:    [n_q, n_heads, head_dim]  row stride out_stride floats
+/// k_pool, v_pool: per-layer pools [n_blocks][block_size][n_kv_heads * head_dim] floats
+/// block_table: block ids for positions 0.. of this sequence
+/// q_pos:  position of each query row; row i attends to keys 0...q_pos[i] (and within
+///         `window` positions when window > 0, for sliding-window layers)
+/// Heads [head_begin, head_end) are computed (callers split heads across threads).
+void ck_attention_paged_f32(const float *q, int q_stride, float *out, int out_stride,
+                            const float *k_pool, const float *v_pool,
+                            const int32_t *block_table, int block_size,
+                            const int32_t *q_pos, int n_q,
+                            int n_heads, int n_kv_heads, int head_dim, float scale, int window,
+                            int head_begin, int head_end);
+
+// MARK: - Thread pool
+//
+// Persistent workers: a parallel region costs microseconds, and a decode step has hundreds.
+// Workers spin briefly on a generation counter, then park on a condition variable.
+
+typedef struct ck_pool ck_pool;
+typedef void (*ck_task_fn)(void *ctx, int thread_index, int n_threads);
+
+ck_pool *ck_pool_create(int n_threads);
+void ck_pool_destroy(ck_pool *pool);
+int ck_pool_size(const ck_pool *pool);
+/// Runs fn(ctx, i, n) on every thread i in [0, n) (the caller is thread 0) and waits for all.
+void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx);
+
+/// Parallel matmul over the pool: splits output rows across threads (in chunks aligned to
+/// cache lines of y) and runs ck_matmul_rows on each part.
+void ck_pool_matmul(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
+                    const void *a, size_t a_row_bytes, int T, float *y, int ldy, int rows);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

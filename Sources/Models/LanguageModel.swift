@@ -1,0 +1,29 @@
+import GGUF
+import Kernels
+
+/// A decoder-only model that runs ragged batches against a paged KV cache.
+public protocol LanguageModel: AnyObject {
+    var config: ModelConfig { get }
+    /// Most rows one `forward` call accepts.
+    var maxBatchTokens: Int { get }
+    /// The compute threads this model runs on.
+    var pool: ThreadPool { get }
+
+    /// Makes KV cache memory laid out for this model.
+    func makeKVCache(blockSize: Int, blockCount: Int) -> KVCacheStorage
+
+    /// Runs the batch, writing each token's keys and values into `cache` at its position, and
+    /// returns logits [batch.logitsCount, vocabularySize], one row per sequence that wants them,
+    /// in batch order. The buffer belongs to the model and is valid until the next call.
+    func forward(_ batch: Batch, cache: KVCacheStorage) throws -> UnsafeMutableBufferPointer<Float>
+}
+
+/// Loads the model described by a GGUF file, choosing the architecture from its metadata.
+public func loadModel(_ file: GGUFFile, pool: ThreadPool = ThreadPool(), maxBatchTokens: Int = 512) throws -> any LanguageModel {
+    switch file.architecture {
+    case "llama":
+        return try LlamaModel(file: file, pool: pool, maxBatchTokens: maxBatchTokens)
+    default:
+        throw ModelError.unsupportedArchitecture(file.architecture)
+    }
+}
