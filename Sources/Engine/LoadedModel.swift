@@ -12,8 +12,8 @@ public struct LoadedModel {
     /// Opens and validates `path`; every failure is a one-line error naming the problem.
     public init(path: String, threads: Int = ThreadPool.defaultThreadCount, maxBatchTokens: Int = 512) throws {
         file = try GGUFFile(path: path)
-        tokenizer = try loadTokenizer(metadata: file.metadata)
         model = try loadModel(file, pool: ThreadPool(threads: threads), maxBatchTokens: maxBatchTokens)
+        tokenizer = try loadTokenizer(metadata: file.metadata)
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {
             throw ModelError.invalidMetadata(key: "tokenizer.ggml.tokens",
                                              reason: "\(tokenizer.vocabularySize) tokens but the output head has \(model.config.vocabularySize) rows")
