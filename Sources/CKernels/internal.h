@@ -21,7 +21,11 @@ _Static_assert(sizeof(ck_block_q8) == 40, "q8 activation block");
 
 static inline uint32_t ck_load_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
+/// Four consecutive weight rows (`row_bytes` apart) against one activation row -> out[4].
+typedef void (*ck_dot4_fn)(int n, const void *w, size_t row_bytes, const void *a, float *out);
+
 ck_dot_fn ck_dot_scalar_for(int type);
+ck_dot4_fn ck_dot4_avx512_for(int type);
 ck_dot_fn ck_dot_avx2_for(int type);
 ck_dot_fn ck_dot_avx512_for(int type);
 void ck_quantize_q8_scalar(const float *x, ck_block_q8 *y, int n);

@@ -62,6 +62,76 @@ AVX512 static float dot_q8_0(int n, const void *w, const void *a) {
     return hsum_ps(acc);
 }
 
+// Four weight rows against one activation row: four independent accumulator chains hide the
+// FMA latency, and each activation block is loaded once for all four rows.
+#define ROW(k) ((const void *)((const uint8_t *)w + (size_t)(k) * row_bytes))
+
+AVX512 static void dot4_q4_1(int n, const void *w, size_t row_bytes, const void *a, float *out) {
+    const ck_block_q4_1 *x0 = ROW(0), *x1 = ROW(1), *x2 = ROW(2), *x3 = ROW(3);
+    const ck_block_q8 *y = a;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m128 off = _mm_setzero_ps();
+    for (int i = 0; i < n / 32; i++) {
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m128 dy = _mm_set1_ps(y[i].d);
+        // d and m of the four blocks, converted together
+        __m128i dm = _mm_setr_epi16((short)x0[i].d, (short)x1[i].d, (short)x2[i].d, (short)x3[i].d,
+                                    (short)x0[i].m, (short)x1[i].m, (short)x2[i].m, (short)x3[i].m);
+        __m256 dmf = _mm256_cvtph_ps(dm);
+        __m128 dd = _mm_mul_ps(_mm256_castps256_ps128(dmf), dy);
+        off = _mm_fmadd_ps(_mm256_extractf128_ps(dmf, 1), _mm_set1_ps(y[i].s), off);
+        __m256 p0 = dot_us8(unpack_nibbles(x0[i].qs), qy);
+        __m256 p1 = dot_us8(unpack_nibbles(x1[i].qs), qy);
+        __m256 p2 = dot_us8(unpack_nibbles(x2[i].qs), qy);
+        __m256 p3 = dot_us8(unpack_nibbles(x3[i].qs), qy);
+        acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0x55)), p1, acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xaa)), p2, acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xff)), p3, acc3);
+    }
+    float o[4];
+    _mm_storeu_ps(o, off);
+    out[0] = hsum_ps(acc0) + o[0];
+    out[1] = hsum_ps(acc1) + o[1];
+    out[2] = hsum_ps(acc2) + o[2];
+    out[3] = hsum_ps(acc3) + o[3];
+}
+
+AVX512 static void dot4_q8_0(int n, const void *w, size_t row_bytes, const void *a, float *out) {
+    const ck_block_q8_0 *x0 = ROW(0), *x1 = ROW(1), *x2 = ROW(2), *x3 = ROW(3);
+    const ck_block_q8 *y = a;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int i = 0; i < n / 32; i++) {
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m128i d = _mm_setr_epi16((short)x0[i].d, (short)x1[i].d, (short)x2[i].d, (short)x3[i].d, 0, 0, 0, 0);
+        __m128 dd = _mm_mul_ps(_mm_cvtph_ps(d), _mm_set1_ps(y[i].d));
+        __m256i q0 = _mm256_loadu_si256((const __m256i *)x0[i].qs);
+        __m256i q1 = _mm256_loadu_si256((const __m256i *)x1[i].qs);
+        __m256i q2 = _mm256_loadu_si256((const __m256i *)x2[i].qs);
+        __m256i q3 = _mm256_loadu_si256((const __m256i *)x3[i].qs);
+        __m256 p0 = dot_us8(_mm256_abs_epi8(q0), _mm256_sign_epi8(qy, q0));
+        __m256 p1 = dot_us8(_mm256_abs_epi8(q1), _mm256_sign_epi8(qy, q1));
+        __m256 p2 = dot_us8(_mm256_abs_epi8(q2), _mm256_sign_epi8(qy, q2));
+        __m256 p3 = dot_us8(_mm256_abs_epi8(q3), _mm256_sign_epi8(qy, q3));
+        acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0x55)), p1, acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xaa)), p2, acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xff)), p3, acc3);
+    }
+    out[0] = hsum_ps(acc0);
+    out[1] = hsum_ps(acc1);
+    out[2] = hsum_ps(acc2);
+    out[3] = hsum_ps(acc3);
+}
+
+ck_dot4_fn ck_dot4_avx512_for(int type) {
+    switch (type) {
+    case CK_Q4_1: return dot4_q4_1;
+    case CK_Q8_0: return dot4_q8_0;
+    default: return 0;
+    }
+}
+
 ck_dot_fn ck_dot_avx512_for(int type) {
     switch (type) {
     case CK_Q4_0: return dot_q4_0;
@@ -72,5 +142,75 @@ ck_dot_fn ck_dot_avx512_for(int type) {
 }
 
 #else
+// Four weight rows against one activation row: four independent accumulator chains hide the
+// FMA latency, and each activation block is loaded once for all four rows.
+#define ROW(k) ((const void *)((const uint8_t *)w + (size_t)(k) * row_bytes))
+
+AVX512 static void dot4_q4_1(int n, const void *w, size_t row_bytes, const void *a, float *out) {
+    const ck_block_q4_1 *x0 = ROW(0), *x1 = ROW(1), *x2 = ROW(2), *x3 = ROW(3);
+    const ck_block_q8 *y = a;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m128 off = _mm_setzero_ps();
+    for (int i = 0; i < n / 32; i++) {
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m128 dy = _mm_set1_ps(y[i].d);
+        // d and m of the four blocks, converted together
+        __m128i dm = _mm_setr_epi16((short)x0[i].d, (short)x1[i].d, (short)x2[i].d, (short)x3[i].d,
+                                    (short)x0[i].m, (short)x1[i].m, (short)x2[i].m, (short)x3[i].m);
+        __m256 dmf = _mm256_cvtph_ps(dm);
+        __m128 dd = _mm_mul_ps(_mm256_castps256_ps128(dmf), dy);
+        off = _mm_fmadd_ps(_mm256_extractf128_ps(dmf, 1), _mm_set1_ps(y[i].s), off);
+        __m256 p0 = dot_us8(unpack_nibbles(x0[i].qs), qy);
+        __m256 p1 = dot_us8(unpack_nibbles(x1[i].qs), qy);
+        __m256 p2 = dot_us8(unpack_nibbles(x2[i].qs), qy);
+        __m256 p3 = dot_us8(unpack_nibbles(x3[i].qs), qy);
+        acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0x55)), p1, acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xaa)), p2, acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xff)), p3, acc3);
+    }
+    float o[4];
+    _mm_storeu_ps(o, off);
+    out[0] = hsum_ps(acc0) + o[0];
+    out[1] = hsum_ps(acc1) + o[1];
+    out[2] = hsum_ps(acc2) + o[2];
+    out[3] = hsum_ps(acc3) + o[3];
+}
+
+AVX512 static void dot4_q8_0(int n, const void *w, size_t row_bytes, const void *a, float *out) {
+    const ck_block_q8_0 *x0 = ROW(0), *x1 = ROW(1), *x2 = ROW(2), *x3 = ROW(3);
+    const ck_block_q8 *y = a;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int i = 0; i < n / 32; i++) {
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m128i d = _mm_setr_epi16((short)x0[i].d, (short)x1[i].d, (short)x2[i].d, (short)x3[i].d, 0, 0, 0, 0);
+        __m128 dd = _mm_mul_ps(_mm_cvtph_ps(d), _mm_set1_ps(y[i].d));
+        __m256i q0 = _mm256_loadu_si256((const __m256i *)x0[i].qs);
+        __m256i q1 = _mm256_loadu_si256((const __m256i *)x1[i].qs);
+        __m256i q2 = _mm256_loadu_si256((const __m256i *)x2[i].qs);
+        __m256i q3 = _mm256_loadu_si256((const __m256i *)x3[i].qs);
+        __m256 p0 = dot_us8(_mm256_abs_epi8(q0), _mm256_sign_epi8(qy, q0));
+        __m256 p1 = dot_us8(_mm256_abs_epi8(q1), _mm256_sign_epi8(qy, q1));
+        __m256 p2 = dot_us8(_mm256_abs_epi8(q2), _mm256_sign_epi8(qy, q2));
+        __m256 p3 = dot_us8(_mm256_abs_epi8(q3), _mm256_sign_epi8(qy, q3));
+        acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0x55)), p1, acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xaa)), p2, acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_permute_ps(dd, 0xff)), p3, acc3);
+    }
+    out[0] = hsum_ps(acc0);
+    out[1] = hsum_ps(acc1);
+    out[2] = hsum_ps(acc2);
+    out[3] = hsum_ps(acc3);
+}
+
+ck_dot4_fn ck_dot4_avx512_for(int type) {
+    switch (type) {
+    case CK_Q4_1: return dot4_q4_1;
+    case CK_Q8_0: return dot4_q8_0;
+    default: return 0;
+    }
+}
+
 ck_dot_fn ck_dot_avx512_for(int type) { (void)type; return 0; }
 #endif

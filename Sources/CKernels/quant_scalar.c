@@ -284,9 +284,22 @@ void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
                     float *y, int ldy, int row_begin, int row_end) {
     ck_dot_fn fn = dot_for(type);
     if (!fn) return;
+    ck_dot4_fn fn4 = ck_cpu_isa() >= CK_ISA_AVX512 ? ck_dot4_avx512_for(type) : 0;
     const uint8_t *wb = w;
     const uint8_t *ab = a;
-    for (int r = row_begin; r < row_end; r++) {
+    int r = row_begin;
+    if (fn4) {
+        float o[4];
+        for (; r + 4 <= row_end; r += 4) {
+            const void *wr = wb + (size_t)r * w_row_bytes;
+            for (int t = 0; t < T; t++) {
+                fn4(n, wr, w_row_bytes, ab + (size_t)t * a_row_bytes, o);
+                float *yt = y + (size_t)t * ldy + r;
+                yt[0] = o[0]; yt[1] = o[1]; yt[2] = o[2]; yt[3] = o[3];
+            }
+        }
+    }
+    for (; r < row_end; r++) {
         const void *wr = wb + (size_t)r * w_row_bytes;
         for (int t = 0; t < T; t++) {
             y[(size_t)t * ldy + r] = fn(n, wr, ab + (size_t)t * a_row_bytes);
