@@ -4,7 +4,7 @@
 ///
 /// Concatenating every piece returned by `append` and then `flush` gives exactly
 /// `tokenizer.decode(ids, skipSpecial: skipSpecial)`, so streamed and non-streamed responses agree.
-public struct IncrementalDetokenizer {
+public struct IncrementalDetokenizer: Sendable {
     private let tokenizer: any Tokenizer
     private let skipSpecial: Bool
     /// Bytes not yet returned: at most the start of one incomplete character.

@@ -48,4 +48,18 @@ enum SmolLM2Fixture {
         }
         return try JSONDecoder().decode(Golden.self, from: data)
     }
+
+    static var variantsPath: String {
+        URL(fileURLWithPath: fixturePath).deletingLastPathComponent()
+            .appendingPathComponent("smollm2-pre-variants.json").path
+    }
+
+    /// llama.cpp's ids for the SmolLM2 vocabulary under other `tokenizer.ggml.pre` names.
+    static func preTokenizerVariants() throws -> [String: [Golden.Case]] {
+        struct File: Decodable { let variants: [String: [Golden.Case]] }
+        guard let data = FileManager.default.contents(atPath: variantsPath) else {
+            throw XCTSkip("golden fixture \(variantsPath) not found")
+        }
+        return try JSONDecoder().decode(File.self, from: data).variants
+    }
 }

@@ -26,6 +26,28 @@ final class SmolLM2TokenizerTests: XCTestCase {
         print("SmolLM2 golden: \(golden.cases.count - failures)/\(golden.cases.count) cases match llama.cpp")
     }
 
+    /// The same vocabulary under the llama3, qwen2, gpt-2 and default pre-tokenizers, against llama.cpp run on
+    /// copies of the file with `tokenizer.ggml.pre` changed (scripts/reference/gen_tokenizer_pre_variants.py).
+    func testPreTokenizerVariantsMatchLlamaCpp() throws {
+        var metadata = try SmolLM2Fixture.metadata()
+        let variants = try SmolLM2Fixture.preTokenizerVariants()
+        XCTAssertEqual(Set(variants.keys), ["llama-bpe", "qwen2", "gpt-2", "default"])
+        for (pre, cases) in variants.sorted(by: { $0.key < $1.key }) {
+            metadata["tokenizer.ggml.pre"] = .string(pre)
+            let tokenizer = try loadTokenizer(metadata: metadata)
+            var matched = 0
+            for (index, c) in cases.enumerated() {
+                let ids = tokenizer.encode(c.text, addSpecial: false, parseSpecial: true)
+                if ids == c.ids {
+                    matched += 1
+                } else {
+                    XCTFail("\(pre) case \(index) \(c.text.debugDescription.prefix(120)): got \(ids.prefix(40)), llama.cpp \(c.ids.prefix(40))")
+                }
+            }
+            print("pre-tokenizer \(pre): \(matched)/\(cases.count) cases match llama.cpp")
+        }
+    }
+
     func testVocabularyFacts() throws {
         let tokenizer = try SmolLM2Fixture.tokenizer()
         XCTAssertEqual(tokenizer.vocabularySize, 49152)
