@@ -24,7 +24,12 @@ static inline uint32_t ck_load_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p,
 /// Four consecutive weight rows (`row_bytes` apart) against one activation row -> out[4].
 typedef void (*ck_dot4_fn)(int n, const void *w, size_t row_bytes, const void *a, float *out);
 
+/// Four weight rows x four activation rows -> y[t * ldy + r] for r, t in 0..<4.
+typedef void (*ck_gemm4x4_fn)(int n, const void *w, size_t row_bytes, const void *a, size_t a_row_bytes,
+                              float *y, int ldy);
+
 ck_dot_fn ck_dot_scalar_for(int type);
+ck_gemm4x4_fn ck_gemm4x4_avx512_for(int type);
 ck_dot4_fn ck_dot4_avx512_for(int type);
 ck_dot_fn ck_dot_avx2_for(int type);
 ck_dot_fn ck_dot_avx512_for(int type);

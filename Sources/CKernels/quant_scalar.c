@@ -285,6 +285,7 @@ void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
     ck_dot_fn fn = dot_for(type);
     if (!fn) return;
     ck_dot4_fn fn4 = ck_cpu_isa() >= CK_ISA_AVX512 ? ck_dot4_avx512_for(type) : 0;
+    ck_gemm4x4_fn gemm = ck_cpu_isa() >= CK_ISA_AVX512 ? ck_gemm4x4_avx512_for(type) : 0;
     const uint8_t *wb = w;
     const uint8_t *ab = a;
     int r = row_begin;
@@ -292,7 +293,11 @@ void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
         float o[4];
         for (; r + 4 <= row_end; r += 4) {
             const void *wr = wb + (size_t)r * w_row_bytes;
-            for (int t = 0; t < T; t++) {
+            int t = 0;
+            if (gemm)
+                for (; t + 4 <= T; t += 4)
+                    gemm(n, wr, w_row_bytes, ab + (size_t)t * a_row_bytes, a_row_bytes, y + (size_t)t * ldy + r, ldy);
+            for (; t < T; t++) {
                 fn4(n, wr, w_row_bytes, ab + (size_t)t * a_row_bytes, o);
                 float *yt = y + (size_t)t * ldy + r;
                 yt[0] = o[0]; yt[1] = o[1]; yt[2] = o[2]; yt[3] = o[3];
