@@ -1,0 +1,91 @@
+import Engine
+import Foundation
+import GGUF
+import Kernels
+import Models
+import XCTest
+
+/// Bad model files and requests give one-line errors that say what is wrong; nothing traps.
+final class ModelLoadErrorTests: XCTestCase {
+    func assertOneLineError(_ body: @autoclosure () throws -> Any, contains needle: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains(needle), "message \(message.debugDescription) lacks \(needle.debugDescription)", file: file, line: line)
+            XCTAssertFalse(message.contains("\n"), "message spans lines: \(message.debugDescription)", file: file, line: line)
+        }
+    }
+
+    func testTinyModelLoadsAndRuns() throws {
+        let model = try loadModel(try TinyLlama().file(), pool: ThreadPool(threads: 2))
+        let cache = model.makeKVCache(blockSize: 16, blockCount: 4)
+        var batch = Batch()
+        batch.append(tokens: [1, 2, 3], startPosition: 0, blockTable: [0, 1, 2, 3], wantsLogits: true)
+        let logits = try model.forward(batch, cache: cache)
+        XCTAssertEqual(logits.count, 16)
+        XCTAssertTrue(logits.allSatisfy(\.isFinite))
+    }
+
+    func testUnsupportedArchitecture() throws {
+        var m = TinyLlama()
+        m.architecture = "mamba"
+        assertOneLineError(try loadModel(try m.file()), contains: "unsupported model architecture 'mamba'")
+    }
+
+    func testUnsupportedTensorType() throws {
+        var m = TinyLlama()
+        m.dim = 256
+        m.typeOverrides["blk.0.attn_q.weight"] = .iq2_XXS
+        assertOneLineError(try loadModel(try m.file()), contains: "blk.0.attn_q.weight")
+    }
+
+    func testMissingTensorAndBadShape() throws {
+        var m = TinyLlama()
+        m.omit = ["blk.0.ffn_up.weight"]
+        assertOneLineError(try loadModel(try m.file()), contains: "lacks tensor 'blk.0.ffn_up.weight'")
+        var bad = TinyLlama()
+        bad.ffnMetadataDelta = 32
+        assertOneLineError(try loadModel(try bad.file()), contains: "'blk.0.ffn_gate.weight': shape [32, 64], expected [32, 96]")
+    }
+
+    func testOutOfRangeTokensAndPositions() throws {
+        let model = try loadModel(try TinyLlama().file(), pool: ThreadPool(threads: 1))
+        let cache = model.makeKVCache(blockSize: 16, blockCount: 4)
+        var batch = Batch()
+        batch.append(tokens: [99], startPosition: 0, blockTable: [0], wantsLogits: true)
+        assertOneLineError(try model.forward(batch, cache: cache), contains: "outside the vocabulary")
+        batch.removeAll()
+        batch.append(tokens: [1], startPosition: 64, blockTable: [0, 1, 2, 3], wantsLogits: true)
+        assertOneLineError(try model.forward(batch, cache: cache), contains: "beyond the context length")
+    }
+
+    func testPromptLongerThanContext() throws {
+        let loaded = try LoadedModel(path: try TestModels.smollm2(), threads: 1)
+        let gen = Generator(model: loaded.model, tokenizer: loaded.tokenizer, contextSize: 8)
+        let ids = gen.encodePrompt(String(repeating: "hello world ", count: 10))
+        assertOneLineError(try gen.generate(promptTokens: ids, params: SamplingParams()), contains: "context size is 8")
+    }
+
+    func testMissingAndNonGGUFFiles() throws {
+        assertOneLineError(try LoadedModel(path: "/nonexistent/model.gguf"), contains: "/nonexistent/model.gguf")
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-model-\(UUID()).gguf")
+        try Data("hello, I am not a model".utf8).write(to: tmp)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        assertOneLineError(try LoadedModel(path: tmp.path), contains: "GGUF")
+    }
+
+    /// The real file cut at many points: a clear error every time, never a crash.
+    func testTruncatedRealModel() throws {
+        let path = try TestModels.smollm2()
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("truncated-\(UUID()).gguf")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        var rng = SystemRandomNumberGenerator()
+        let cuts = [0, 3, 4, 8, 23, 100, 5000, 1_000_000] + (0..<8).map { _ in Int.random(in: 0..<data.count, using: &rng) } + [data.count - 1]
+        for cut in cuts {
+            try data.prefix(cut).write(to: tmp)
+            XCTAssertThrowsError(try LoadedModel(path: tmp.path, threads: 1), "cut at \(cut)") { error in
+                XCTAssertFalse("\(error)".contains("\n"))
+            }
+        }
+    }
+}
