@@ -3,7 +3,9 @@
 /// the end if it never completes).
 ///
 /// Concatenating every piece returned by `append` and then `flush` gives exactly
-/// `tokenizer.decode(ids, skipSpecial: skipSpecial)`, so streamed and non-streamed responses agree.
+/// `tokenizer.decode(ids, skipSpecial: skipSpecial)`, so streamed and non-streamed responses agree. (One exception:
+/// a SentencePiece vocabulary with `add_space_prefix` drops the first token's leading space in `decode`; a stream
+/// continues a prompt, so it keeps it.)
 public struct IncrementalDetokenizer: Sendable {
     private let tokenizer: any Tokenizer
     private let skipSpecial: Bool

@@ -1,7 +1,7 @@
 import GGUF
 
 /// Tokenizer models `loadTokenizer(metadata:)` can build, by `tokenizer.ggml.model`.
-public let supportedTokenizerModels = ["gpt2"]
+public let supportedTokenizerModels = ["gpt2", "llama"]
 
 /// Builds the tokenizer a GGUF file describes from its metadata (the `tokenizer.ggml.*` keys).
 ///
@@ -16,6 +16,8 @@ public func loadTokenizer(metadata: [String: GGUFValue]) throws -> any Tokenizer
     switch model {
     case "gpt2":
         return try BPETokenizer(reader)
+    case "llama":
+        return try SentencePieceTokenizer(reader)
     default:
         throw TokenizerError.unsupportedModel(model, supported: supportedTokenizerModels)
     }

@@ -49,4 +49,19 @@ struct MetadataReader {
         }
         return ints
     }
+
+    /// Float array; integer elements are converted (llama.cpp accepts `tokenizer.ggml.scores` as int32 too).
+    func floatArray(_ key: String) throws -> [Float]? {
+        guard let value = metadata[key] else { return nil }
+        guard let array = value.array else { throw TokenizerError.wrongType(key: key, expected: "an array of numbers") }
+        var floats: [Float] = []
+        floats.reserveCapacity(array.count)
+        for element in array {
+            guard let float = element.float ?? element.int.map(Float.init) else {
+                throw TokenizerError.wrongType(key: key, expected: "an array of numbers")
+            }
+            floats.append(float)
+        }
+        return floats
+    }
 }

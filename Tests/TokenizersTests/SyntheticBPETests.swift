@@ -118,7 +118,7 @@ final class SyntheticBPETests: XCTestCase {
         XCTAssertEqual(error(SyntheticVocabulary.metadata(dropping: ["tokenizer.ggml.merges"])),
                        .missingKey("tokenizer.ggml.merges"))
         XCTAssertEqual(error(SyntheticVocabulary.metadata(extra: ["tokenizer.ggml.model": .string("bert")])),
-                       .unsupportedModel("bert", supported: ["gpt2"]))
+                       .unsupportedModel("bert", supported: supportedTokenizerModels))
         let unsupported = error(SyntheticVocabulary.metadata(pre: "klingon"))
         XCTAssertEqual(unsupported, .unsupportedPreTokenizer("klingon", supported: BPETokenizer.supportedPreTokenizers))
         XCTAssertTrue(unsupported!.description.contains("smollm"))
