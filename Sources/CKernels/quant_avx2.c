@@ -1,5 +1,6 @@
 // AVX2 + FMA + F16C dot products and activation quantization.
 #include "internal.h"
+#include "kquants.h"
 #include <math.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -158,7 +159,7 @@ ck_dot_fn ck_dot_avx2_for(int type) {
     case CK_Q5_0: return dot_q5_0;
     case CK_Q5_1: return dot_q5_1;
     case CK_Q8_0: return dot_q8_0;
-    default: return 0;
+    default: return ck_kq_dot_avx2_for(type);
     }
 }
 
@@ -197,6 +198,6 @@ AVX2 void ck_quantize_q8_avx2(const float *x, ck_block_q8 *y, int n) {
 }
 
 #else
-ck_dot_fn ck_dot_avx2_for(int type) { (void)type; return 0; }
+ck_dot_fn ck_dot_avx2_for(int type) { return ck_kq_dot_avx2_for(type); }
 void ck_quantize_q8_avx2(const float *x, ck_block_q8 *y, int n) { ck_quantize_q8_scalar(x, y, n); }
 #endif

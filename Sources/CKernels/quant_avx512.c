@@ -2,6 +2,7 @@
 // on ymm, AVX512VL) replaces AVX2's maddubs + madd pair with one instruction and stays clear
 // of 512-bit frequency drops; other types fall back to the AVX2 kernels.
 #include "internal.h"
+#include "kquants.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -190,7 +191,7 @@ ck_gemm4x4_fn ck_gemm4x4_avx512_for(int type) {
     switch (type) {
     case CK_Q4_1: return gemm4x4_q4_1;
     case CK_Q8_0: return gemm4x4_q8_0;
-    default: return 0;
+    default: return ck_kq_gemm4x4_avx512_for(type);
     }
 }
 
@@ -198,7 +199,7 @@ ck_dot4_fn ck_dot4_avx512_for(int type) {
     switch (type) {
     case CK_Q4_1: return dot4_q4_1;
     case CK_Q8_0: return dot4_q8_0;
-    default: return 0;
+    default: return ck_kq_dot4_avx512_for(type);
     }
 }
 
@@ -207,7 +208,7 @@ ck_dot_fn ck_dot_avx512_for(int type) {
     case CK_Q4_0: return dot_q4_0;
     case CK_Q4_1: return dot_q4_1;
     case CK_Q8_0: return dot_q8_0;
-    default: return 0;
+    default: return ck_kq_dot_avx512_for(type);
     }
 }
 

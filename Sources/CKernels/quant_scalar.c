@@ -1,6 +1,7 @@
 // Scalar reference paths: dequantization (bit-exact with gguf-py), activation quantization
 // and dot products. The SIMD variants in quant_avx2.c / quant_avx512.c are tested against these.
 #include "internal.h"
+#include "kquants.h"
 #include <math.h>
 
 // gguf-py computes `d * q` and `d * q + m` as separate float32 roundings; a fused
@@ -11,6 +12,7 @@ int ck_type_supported(int type) {
     switch (type) {
     case CK_F32: case CK_F16: case CK_BF16: case CK_Q4_0: case CK_Q4_1:
     case CK_Q5_0: case CK_Q5_1: case CK_Q8_0:
+    case CK_Q2_K: case CK_Q3_K: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K:
         return 1;
     default:
         return 0;
@@ -21,6 +23,7 @@ int ck_type_block_size(int type) {
     switch (type) {
     case CK_F32: case CK_F16: case CK_BF16: return 1;
     case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q8_0: return 32;
+    case CK_Q2_K: case CK_Q3_K: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return CK_QK_K;
     default: return 0;
     }
 }
@@ -34,6 +37,11 @@ int ck_type_block_bytes(int type) {
     case CK_Q5_0: return 22;
     case CK_Q5_1: return 24;
     case CK_Q8_0: return 34;
+    case CK_Q2_K: return sizeof(ck_block_q2_K);
+    case CK_Q3_K: return sizeof(ck_block_q3_K);
+    case CK_Q4_K: return sizeof(ck_block_q4_K);
+    case CK_Q5_K: return sizeof(ck_block_q5_K);
+    case CK_Q6_K: return sizeof(ck_block_q6_K);
     default: return 0;
     }
 }
@@ -111,6 +119,9 @@ void ck_dequantize(int type, const void *src, float *dst, int64_t n) {
         }
         break;
     }
+    case CK_Q2_K: case CK_Q3_K: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K:
+        ck_kq_dequantize(type, src, dst, n);
+        break;
     default:
         break;
     }
@@ -121,12 +132,17 @@ void ck_dequantize(int type, const void *src, float *dst, int64_t n) {
 int ck_type_activation(int type) {
     switch (type) {
     case CK_F32: case CK_F16: case CK_BF16: return CK_ACT_F32;
+    case CK_Q2_K: case CK_Q3_K: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return CK_ACT_Q8K;
     default: return CK_ACT_Q8;
     }
 }
 
 size_t ck_activation_row_bytes(int type, int n) {
-    return ck_type_activation(type) == CK_ACT_F32 ? (size_t)n * 4 : (size_t)(n / 32) * sizeof(ck_block_q8);
+    switch (ck_type_activation(type)) {
+    case CK_ACT_F32: return (size_t)n * 4;
+    case CK_ACT_Q8K: return (size_t)(n / CK_QK_K) * sizeof(ck_block_q8_K);
+    default: return (size_t)(n / 32) * sizeof(ck_block_q8);
+    }
 }
 
 void ck_quantize_q8_scalar(const float *x, ck_block_q8 *y, int n) {
@@ -149,6 +165,10 @@ void ck_quantize_q8_scalar(const float *x, ck_block_q8 *y, int n) {
 void ck_quantize_activation(int type, const float *x, void *dst, int n) {
     if (ck_type_activation(type) == CK_ACT_F32) {
         memcpy(dst, x, (size_t)n * 4);
+        return;
+    }
+    if (ck_type_activation(type) == CK_ACT_Q8K) {
+        ck_quantize_q8_K(x, dst, n);
         return;
     }
     if (ck_cpu_isa() >= CK_ISA_AVX2) ck_quantize_q8_avx2(x, dst, n);
@@ -256,7 +276,7 @@ ck_dot_fn ck_dot_scalar_for(int type) {
     case CK_Q5_0: return dot_q5_0;
     case CK_Q5_1: return dot_q5_1;
     case CK_Q8_0: return dot_q8_0;
-    default: return 0;
+    default: return ck_kq_dot_scalar_for(type);
     }
 }
 

@@ -7,41 +7,49 @@ import GGUF
 /// once per input and reused by every matrix that reads it (Q, K and V share one; gate and up
 /// share one). Buffers grow only while the model warms up, never per token.
 public final class Activations {
-    private var q8: UnsafeMutableRawPointer
-    private var q8Capacity: Int
-    private var q8Valid = false
+    /// One converted copy of the input per quantized activation kind (CK_ACT_Q8, CK_ACT_Q8K):
+    /// matrices sharing an input may be in formats that want different kinds.
+    private var buffers: [UnsafeMutableRawPointer]
+    private var capacities: [Int]
+    private var valid: [Bool]
     public private(set) var source: UnsafePointer<Float>?
     public private(set) var tokens = 0
     public private(set) var cols = 0
 
+    private static let kinds = 3 // CK_ACT_F32 (unused slot), CK_ACT_Q8, CK_ACT_Q8K
+
     public init(capacityBytes: Int = 1 << 16) {
-        q8Capacity = max(64, capacityBytes)
-        q8 = UnsafeMutableRawPointer.allocate(byteCount: q8Capacity, alignment: 64)
+        let capacity = max(64, capacityBytes)
+        capacities = [Int](repeating: capacity, count: Self.kinds)
+        buffers = (0..<Self.kinds).map { _ in UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64) }
+        valid = [Bool](repeating: false, count: Self.kinds)
     }
 
-    deinit { q8.deallocate() }
+    deinit { for b in buffers { b.deallocate() } }
 
     /// Sets the float input: `tokens` rows of `cols` floats, contiguous.
     public func set(_ x: UnsafePointer<Float>, tokens: Int, cols: Int) {
         source = x
         self.tokens = tokens
         self.cols = cols
-        q8Valid = false
+        for k in valid.indices { valid[k] = false }
     }
 
     /// The input in the activation format of `type`, converting on first use.
     func rows(for type: GGMLType, pool: ThreadPool) -> (UnsafeRawPointer, Int) {
         let t = Int32(type.rawValue)
         let rowBytes = ck_activation_row_bytes(t, Int32(cols))
-        guard ck_type_activation(t) != Int32(CK_ACT_F32.rawValue) else { return (UnsafeRawPointer(source!), rowBytes) }
-        if !q8Valid {
+        let kind = Int(ck_type_activation(t))
+        guard kind != Int(CK_ACT_F32.rawValue) else { return (UnsafeRawPointer(source!), rowBytes) }
+        precondition(kind < Self.kinds, "unknown activation kind \(kind)")
+        if !valid[kind] {
             let need = rowBytes * tokens
-            if need > q8Capacity {
-                q8.deallocate()
-                q8Capacity = need
-                q8 = UnsafeMutableRawPointer.allocate(byteCount: need, alignment: 64)
+            if need > capacities[kind] {
+                buffers[kind].deallocate()
+                capacities[kind] = need
+                buffers[kind] = UnsafeMutableRawPointer.allocate(byteCount: need, alignment: 64)
             }
-            let src = source!, dst = q8, n = cols
+            let src = source!, dst = buffers[kind], n = cols
             if tokens >= 4 {
                 pool.parallelFor(tokens) { range in
                     for r in range { ck_quantize_activation(t, src + r * n, dst + r * rowBytes, Int32(n)) }
@@ -49,9 +57,9 @@ public final class Activations {
             } else {
                 for r in 0..<tokens { ck_quantize_activation(t, src + r * n, dst + r * rowBytes, Int32(n)) }
             }
-            q8Valid = true
+            valid[kind] = true
         }
-        return (UnsafeRawPointer(q8), rowBytes)
+        return (UnsafeRawPointer(buffers[kind]), rowBytes)
     }
 }
 

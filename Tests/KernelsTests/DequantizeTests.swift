@@ -38,7 +38,7 @@ final class DequantizeTests: XCTestCase {
             }
             checked.insert(c.type)
         }
-        XCTAssertEqual(checked, ["F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"])
+        XCTAssertEqual(checked, ["F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"])
     }
 
     func testHalfConversionRoundTripsEveryValue() {

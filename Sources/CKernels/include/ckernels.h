@@ -49,6 +49,7 @@ void ck_dequantize(int type, const void *src, float *dst, int64_t n);
 //
 // Quantized weight formats multiply against activations quantized once per matmul input:
 //   32-element weight blocks -> ck_block_q8 (float scale, float scale*sum, 32 int8)
+//   K-quant super-blocks (256 elements) -> ck_block_q8_K (float scale, 256 int8, sums of 16)
 // Float weight formats (F32, F16, BF16) take float activations as they are.
 
 typedef struct {
@@ -57,8 +58,14 @@ typedef struct {
     int8_t qs[32];
 } ck_block_q8;
 
+typedef struct {
+    float d;           // scale
+    int8_t qs[256];
+    int16_t bsums[16]; // sum of each 16 quants: folds K-quant mins and offsets in cheaply
+} ck_block_q8_K;
+
 /// Activation kind a weight type multiplies against.
-enum ck_act { CK_ACT_F32 = 0, CK_ACT_Q8 = 1 };
+enum ck_act { CK_ACT_F32 = 0, CK_ACT_Q8 = 1, CK_ACT_Q8K = 2 };
 int ck_type_activation(int type);
 /// Bytes one activation row of `n` elements occupies in the activation format of `type`.
 size_t ck_activation_row_bytes(int type, int n);
