@@ -44,6 +44,17 @@ INLINE void silu_mul_body(float *g, const float *u, int n) {
     for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + fast_expf(-g[i])) * u[i];
 }
 
+/// GELU, tanh approximation (as ggml and Gemma use): 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))),
+/// with tanh(z) = 1 - 2 / (exp(2z) + 1).
+INLINE void gelu_mul_body(float *g, const float *u, int n) {
+    for (int i = 0; i < n; i++) {
+        float x = g[i];
+        float z = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+        float t = 1.0f - 2.0f / (fast_expf(2.0f * z) + 1.0f);
+        g[i] = 0.5f * x * (1.0f + t) * u[i];
+    }
+}
+
 INLINE void add_body(float *x, const float *y, int n) {
     for (int i = 0; i < n; i++) x[i] += y[i];
 }
@@ -52,6 +63,7 @@ INLINE void add_body(float *x, const float *y, int n) {
 AVX2 static void rmsnorm_avx2(float *o, const float *x, const float *w, int n, float e) { rmsnorm_body(o, x, w, n, e); }
 AVX2 static void silu_mul_avx2(float *g, const float *u, int n) { silu_mul_body(g, u, n); }
 AVX2 static void add_avx2(float *x, const float *y, int n) { add_body(x, y, n); }
+AVX2 static void gelu_mul_avx2(float *g, const float *u, int n) { gelu_mul_body(g, u, n); }
 #endif
 
 void ck_rmsnorm(float *out, const float *x, const float *weight, int n, float eps) {
@@ -66,6 +78,17 @@ void ck_silu_mul(float *g, const float *u, int n) {
     if (ck_cpu_isa() >= CK_ISA_AVX2) { silu_mul_avx2(g, u, n); return; }
 #endif
     silu_mul_body(g, u, n);
+}
+
+void ck_gelu_mul(float *g, const float *u, int n) {
+#if HAS_X86
+    if (ck_cpu_isa() >= CK_ISA_AVX2) { gelu_mul_avx2(g, u, n); return; }
+#endif
+    gelu_mul_body(g, u, n);
+}
+
+void ck_scale(float *x, float s, int n) {
+    for (int i = 0; i < n; i++) x[i] *= s;
 }
 
 void ck_add(float *x, const float *y, int n) {

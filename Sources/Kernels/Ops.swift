@@ -15,6 +15,18 @@ public enum Ops {
         ck_silu_mul(g, u, Int32(count))
     }
 
+    /// g[n] = gelu(g[n]) * u[n] (tanh approximation)
+    @inline(__always)
+    public static func geluMul(_ g: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, count: Int) {
+        ck_gelu_mul(g, u, Int32(count))
+    }
+
+    /// x[n] *= s
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
+        ck_scale(x, s, Int32(count))
+    }
+
     /// x[n] += y[n]
     @inline(__always)
     public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {

@@ -23,6 +23,8 @@ public func loadModel(_ file: GGUFFile, pool: ThreadPool = ThreadPool(), maxBatc
     switch file.architecture {
     case "llama":
         return try LlamaModel(file: file, pool: pool, maxBatchTokens: maxBatchTokens)
+    case "gemma3":
+        return try Gemma3Model(file: file, pool: pool, maxBatchTokens: maxBatchTokens)
     default:
         throw ModelError.unsupportedArchitecture(file.architecture)
     }

@@ -14,6 +14,12 @@ public struct ModelConfig: Sendable, Equatable {
     public var ropeFreqBase: Float
     public var ropeDimensionCount: Int
     public var rmsEpsilon: Float
+    /// Sliding-window size of local attention layers (0 = every layer is global).
+    public var slidingWindow: Int = 0
+    /// Final logit soft-capping (0 = off).
+    public var finalLogitSoftcap: Float = 0
+    /// Linear RoPE scaling factor of global layers (1 = none).
+    public var ropeScaleFactor: Float = 1
 
     public var qDim: Int { headCount * headDim }
     public var kvDim: Int { kvHeadCount * headDim }
@@ -50,6 +56,11 @@ public struct ModelConfig: Sendable, Equatable {
         ropeFreqBase = try float("rope.freq_base", default: 10000)
         ropeDimensionCount = try int("rope.dimension_count", default: headDim)
         rmsEpsilon = try float("attention.layer_norm_rms_epsilon", default: 1e-5)
+        slidingWindow = try int("attention.sliding_window", default: 0)
+        finalLogitSoftcap = try float("final_logit_softcapping", default: 0)
+        if file.string("\(arch).rope.scaling.type") == "linear" {
+            ropeScaleFactor = try float("rope.scaling.factor", default: 1)
+        }
         let tokens = file.metadata["tokenizer.ggml.tokens"]?.array?.count
         vocabularySize = try tokens ?? int("vocab_size")
 
@@ -67,6 +78,10 @@ public struct ModelConfig: Sendable, Equatable {
         try check(vocabularySize, in: 1...10_000_000, "vocab_size")
         guard ropeFreqBase > 0, ropeFreqBase.isFinite else {
             throw ModelError.invalidMetadata(key: "\(arch).rope.freq_base", reason: "must be a positive number")
+        }
+        try check(slidingWindow, in: 0...10_000_000, "attention.sliding_window")
+        guard ropeScaleFactor > 0, ropeScaleFactor.isFinite, finalLogitSoftcap >= 0, finalLogitSoftcap.isFinite else {
+            throw ModelError.invalidMetadata(key: "\(arch).rope.scaling.factor", reason: "must be a positive number")
         }
         guard rmsEpsilon >= 0, rmsEpsilon.isFinite else {
             throw ModelError.invalidMetadata(key: "\(arch).attention.layer_norm_rms_epsilon", reason: "must be a non-negative number")

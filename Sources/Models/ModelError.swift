@@ -9,7 +9,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case contextOverflow(position: Int, contextLength: Int)
     case tokenOutOfRange(id: Int, vocabularySize: Int)
 
-    public static let supportedArchitectures = ["llama"]
+    public static let supportedArchitectures = ["llama", "gemma3"]
 
     public var description: String {
         switch self {

@@ -91,6 +91,10 @@ void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
 void ck_rmsnorm(float *out, const float *x, const float *weight, int n, float eps);
 /// x[i] = silu(g[i]) * u[i]  written into g.
 void ck_silu_mul(float *g, const float *u, int n);
+/// g[i] = gelu(g[i]) * u[i] (tanh approximation), written into g.
+void ck_gelu_mul(float *g, const float *u, int n);
+/// x *= s
+void ck_scale(float *x, float s, int n);
 /// x += y
 void ck_add(float *x, const float *y, int n);
 /// Rotary embedding on `n_heads` heads of `head_dim` for one token at `pos`.
