@@ -23,9 +23,10 @@ AVX512 static inline float hsum_ps(__m256 v) {
 }
 
 /// {sum(v0), sum(v1), sum(v2), sum(v3)}.
+/// Four horizontal sums rounded exactly like four hsum_ps calls, so a token's result is the
+/// same whether the 4x4 GEMM or the 4-row dot computed it (batch invariance).
 AVX512 static inline __m128 hsum4(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
-    __m256 c = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));
-    return _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+    return _mm_setr_ps(hsum_ps(v0), hsum_ps(v1), hsum_ps(v2), hsum_ps(v3));
 }
 
 AVX512 static inline __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }

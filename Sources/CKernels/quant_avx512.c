@@ -129,11 +129,10 @@ AVX512 static void dot4_q8_0(int n, const void *w, size_t row_bytes, const void 
 // used for four tokens, each activation block loaded once for four rows; 16 accumulators.
 
 /// Horizontal sums of four vectors -> one __m128 {sum(v0), sum(v1), sum(v2), sum(v3)}.
+/// Four horizontal sums rounded exactly like four hsum_ps calls, so a token's result is the
+/// same whether the 4x4 GEMM or the 4-row dot computed it (batch invariance).
 AVX512 static inline __m128 hsum4(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
-    __m256 a = _mm256_hadd_ps(v0, v1);   // v0 pairs, v1 pairs per lane
-    __m256 b = _mm256_hadd_ps(v2, v3);
-    __m256 c = _mm256_hadd_ps(a, b);     // per lane: v0 v1 v2 v3 partial sums
-    return _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+    return _mm_setr_ps(hsum_ps(v0), hsum_ps(v1), hsum_ps(v2), hsum_ps(v3));
 }
 
 #define GEMM4X4_BODY(UNPACK, SCALES)                                                              \

@@ -117,7 +117,7 @@ void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) {
 }
 
 typedef struct {
-    int type, n, T, ldy, rows;
+    int type, n, T, ldy, rows, f32act;
     const void *w; size_t w_row_bytes;
     const void *a; size_t a_row_bytes;
     float *y;
@@ -129,12 +129,20 @@ static void matmul_task(void *p, int i, int nt) {
     int chunk = ((j->rows + nt - 1) / nt + 15) & ~15;
     int begin = i * chunk;
     int end = begin + chunk < j->rows ? begin + chunk : j->rows;
-    if (begin < end)
+    if (begin < end && j->f32act)
+        ck_matmul_rows_f32act(j->type, j->n, j->w, j->w_row_bytes, j->a, j->T, j->y, j->ldy, begin, end);
+    else if (begin < end)
         ck_matmul_rows(j->type, j->n, j->w, j->w_row_bytes, j->a, j->a_row_bytes, j->T, j->y, j->ldy, begin, end);
 }
 
 void ck_pool_matmul(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
                     const void *a, size_t a_row_bytes, int T, float *y, int ldy, int rows) {
-    matmul_job job = { type, n, T, ldy, rows, w, w_row_bytes, a, a_row_bytes, y };
+    matmul_job job = { type, n, T, ldy, rows, 0, w, w_row_bytes, a, a_row_bytes, y };
+    ck_pool_run(pool, matmul_task, &job);
+}
+
+void ck_pool_matmul_f32act(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
+                           const float *x, int T, float *y, int ldy, int rows) {
+    matmul_job job = { type, n, T, ldy, rows, 1, w, w_row_bytes, x, (size_t)n * 4, y };
     ck_pool_run(pool, matmul_task, &job);
 }

@@ -64,9 +64,19 @@ public final class Activations {
 }
 
 extension WeightMatrix {
+    /// Batches up to this many rows multiply float activations directly (decode steps are
+    /// bandwidth-bound, so skipping activation rounding is free and keeps greedy decoding on the
+    /// float reference); larger batches are compute-bound and use int8 activations.
+    public static let floatActivationMaxTokens = 4
+
     /// out[t, r] = dot(row r, input row t) for all t < input.tokens: [T, rows] with row stride `ldOut`.
     public func multiply(_ input: Activations, into out: UnsafeMutablePointer<Float>, ldOut: Int? = nil, pool: ThreadPool) {
         precondition(input.cols == cols, "matmul shape mismatch for \(name)")
+        if input.tokens <= Self.floatActivationMaxTokens, let x = input.source, ck_type_has_f32_kernel(Int32(type.rawValue)) != 0 {
+            ck_pool_matmul_f32act(pool.pool, Int32(type.rawValue), Int32(cols), data, rowBytes, x,
+                                  Int32(input.tokens), out, Int32(ldOut ?? rows), Int32(rows))
+            return
+        }
         let (a, aRowBytes) = input.rows(for: type, pool: pool)
         ck_pool_matmul(pool.pool, Int32(type.rawValue), Int32(cols), data, rowBytes, a, aRowBytes,
                        Int32(input.tokens), out, Int32(ldOut ?? rows), Int32(rows))

@@ -100,3 +100,33 @@ struct SplitMix: RandomNumberGenerator {
     /// Uniform in [-1, 1).
     mutating func float() -> Float { Float(Int64(bitPattern: next()) >> 11) / Float(1 << 52) }
 }
+
+/// The float-activation kernels (decode path) against the dequantize-and-dot reference.
+final class FloatActivationTests: XCTestCase {
+    func testFloatActivationMatmulMatchesReference() throws {
+        var rng = SplitMix(seed: 21)
+        let pool = ThreadPool(threads: 2)
+        for type in [GGMLType.q4_0, .q4_1, .q5_0, .q8_0] {
+            let t = Int32(type.rawValue)
+            guard ck_type_has_f32_kernel(t) != 0 else { continue }
+            let rows = 37, cols = 576, T = 3
+            let w = (0..<rows).flatMap { _ in randomRow(type, cols, &rng) }
+            let x = (0..<(T * cols)).map { _ in rng.float() }
+            var y = [Float](repeating: .nan, count: T * rows)
+            try w.withUnsafeBytes { wb in
+                let m = try WeightMatrix(name: "w", type: type, rows: rows, cols: cols, data: wb.baseAddress!)
+                let acts = Activations()
+                x.withUnsafeBufferPointer { xb in
+                    acts.set(xb.baseAddress!, tokens: T, cols: cols)
+                    y.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
+                }
+                for tok in 0..<T {
+                    for r in 0..<rows {
+                        let ref = x.withUnsafeBufferPointer { ck_vec_dot_f32act_scalar(t, Int32(cols), wb.baseAddress! + r * m.rowBytes, $0.baseAddress! + tok * cols) }
+                        XCTAssertEqual(y[tok * rows + r], ref, accuracy: 1e-4 * max(1, abs(ref)), "\(type) t=\(tok) r=\(r)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -85,6 +85,16 @@ void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
                     const void *a, size_t a_row_bytes, int T,
                     float *y, int ldy, int row_begin, int row_end);
 
+// MARK: - Float-activation matmul (decode-size batches)
+
+/// Whether this CPU has a kernel multiplying `type` weights by unrounded float activations.
+int ck_type_has_f32_kernel(int type);
+/// As ck_matmul_rows, but `x` is [T, n] floats used as they are (no activation quantization).
+void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, const float *x, int T,
+                           float *y, int ldy, int row_begin, int row_end);
+/// Reference twin: the dequantized row dotted with x in double precision.
+float ck_vec_dot_f32act_scalar(int type, int n, const void *w, const float *x);
+
 // MARK: - Elementwise and normalisation ops (float rows)
 
 /// out = x / rms(x) * weight  (weight may be NULL = ones). `out` may alias `x`.
@@ -140,6 +150,9 @@ void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx);
 /// cache lines of y) and runs ck_matmul_rows on each part.
 void ck_pool_matmul(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
                     const void *a, size_t a_row_bytes, int T, float *y, int ldy, int rows);
+/// Pooled form of ck_matmul_rows_f32act.
+void ck_pool_matmul_f32act(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
+                           const float *x, int T, float *y, int ldy, int rows);
 
 #ifdef __cplusplus
 }
