@@ -11,7 +11,12 @@ public struct LoadedModel {
 
     /// Opens and validates `path`; every failure is a one-line error naming the problem.
     public init(path: String, threads: Int = ThreadPool.defaultThreadCount, maxBatchTokens: Int = 512) throws {
-        file = try GGUFFile(path: path)
+        try self.init(file: GGUFFile(path: path), threads: threads, maxBatchTokens: maxBatchTokens)
+    }
+
+    /// Builds the model and tokenizer of an opened file, validating both.
+    public init(file: GGUFFile, threads: Int = ThreadPool.defaultThreadCount, maxBatchTokens: Int = 512) throws {
+        self.file = file
         model = try loadModel(file, pool: ThreadPool(threads: threads), maxBatchTokens: maxBatchTokens)
         tokenizer = try loadTokenizer(metadata: file.metadata)
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {

@@ -35,3 +35,9 @@ func printError(_ s: String) {
 func writeOut(_ s: String) {
     FileHandle.standardOutput.write(Data(s.utf8))
 }
+
+/// A one-line command error (ArgumentParser prints "Error: <message>" and exits 1, without usage).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

@@ -36,7 +36,7 @@ struct TokenizeCommand: ParsableCommand {
             var ids: [Int] = []
             for p in parts {
                 guard let id = Int(p), id >= 0, id < tokenizer.vocabularySize else {
-                    throw ValidationError("'\(p)' is not a token id of this vocabulary (0..<\(tokenizer.vocabularySize))")
+                    throw CLIError("'\(p)' is not a token id of this vocabulary (0..<\(tokenizer.vocabularySize))")
                 }
                 ids.append(id)
             }

@@ -88,4 +88,41 @@ final class ModelLoadErrorTests: XCTestCase {
             }
         }
     }
+
+    /// Random byte corruptions in the real file's header region: loading the model and
+    /// tokenizer either throws a one-line error or succeeds; it never traps.
+    func testCorruptedRealModelHeaders() throws {
+        let path = try TestModels.smollm2()
+        let original = try GGUFFile(path: path)
+        let headerEnd = original.dataOffset
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var rng = SplitMix64(seed: 2026)
+        var failures = 0
+        for _ in 0..<60 {
+            let saved = bytes
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                bytes[Int.random(in: 0..<headerEnd, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            do {
+                _ = try LoadedModel(file: try GGUFFile(bytes: bytes), threads: 1)
+            } catch {
+                failures += 1
+                XCTAssertFalse("\(error)".contains("\n"), "\(error)")
+            }
+            bytes = saved
+        }
+        print("corrupted headers: \(failures) of 60 rejected, the rest loaded")
+    }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
