@@ -14,6 +14,9 @@ public final class Generator {
     let cache: KVCacheStorage
     let blockTable: [Int32]
     var batch = Batch()
+    /// Tokens whose keys and values are in the cache, in position order. A new prompt that
+    /// starts with them (the next turn of a chat) only computes the rest.
+    var cachedTokens: [TokenID] = []
 
     public init(model: any LanguageModel, tokenizer: any Tokenizer, contextSize: Int? = nil, blockSize: Int = 16) {
         self.model = model
@@ -53,14 +56,18 @@ public final class Generator {
         let endIDs = params.ignoreEOS ? Set(params.stopTokenIDs) : tokenizer.endOfGenerationTokenIDs.union(params.stopTokenIDs)
         var finish = FinishReason.length
 
-        // Prefill in chunks the model accepts; logits only for the last prompt position.
+        // Reuse the cached prefix (at least the last prompt token is recomputed for its logits),
+        // then prefill the rest in chunks the model accepts; logits only for the last position.
+        var pos = zip(cachedTokens, prompt).prefix { $0 == $1 }.count
+        pos = min(pos, prompt.count - 1)
+        cachedTokens.removeSubrange(pos...)
         var logits = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
-        var pos = 0
         while pos < prompt.count {
             let n = min(model.maxBatchTokens, prompt.count - pos)
             batch.removeAll()
             batch.append(tokens: prompt[pos..<pos + n], startPosition: pos, blockTable: blockTable, wantsLogits: pos + n == prompt.count)
             logits = try model.forward(batch, cache: cache)
+            cachedTokens.append(contentsOf: prompt[pos..<pos + n])
             pos += n
         }
         timings.promptMs = start.millisecondsElapsed
@@ -83,6 +90,7 @@ public final class Generator {
             batch.removeAll()
             batch.append(tokens: CollectionOfOne(next), startPosition: history.count - 1, blockTable: blockTable, wantsLogits: true)
             logits = try model.forward(batch, cache: cache)
+            cachedTokens.append(next)
         }
         if !stops.isStopped {
             let tail = stops.append(detok.flush())

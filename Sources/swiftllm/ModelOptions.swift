@@ -27,8 +27,8 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-func printError(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+func printError(_ s: String, newline: Bool = true) {
+    FileHandle.standardError.write(Data((newline ? s + "\n" : s).utf8))
 }
 
 /// Writes to stdout without buffering delays, for streamed tokens.
