@@ -121,7 +121,25 @@ typedef struct {
     const void *w; size_t w_row_bytes;
     const void *a; size_t a_row_bytes;
     float *y;
+    const float *x;          // float activations, for mixed jobs
+    const uint8_t *mask;     // mixed jobs: mask[t] = 1 -> token t uses the float kernel
 } matmul_job;
+
+/// Token runs of one mode each: float-kernel runs read `x`, the others the int8 rows.
+static void matmul_mixed_rows(const matmul_job *j, int begin, int end) {
+    int t0 = 0;
+    while (t0 < j->T) {
+        int mode = j->mask[t0], t1 = t0 + 1;
+        while (t1 < j->T && j->mask[t1] == mode) t1++;
+        float *y = j->y + (size_t)t0 * j->ldy;
+        if (mode)
+            ck_matmul_rows_f32act(j->type, j->n, j->w, j->w_row_bytes, j->x + (size_t)t0 * j->n, t1 - t0, y, j->ldy, begin, end);
+        else
+            ck_matmul_rows(j->type, j->n, j->w, j->w_row_bytes, (const uint8_t *)j->a + (size_t)t0 * j->a_row_bytes,
+                           j->a_row_bytes, t1 - t0, y, j->ldy, begin, end);
+        t0 = t1;
+    }
+}
 
 static void matmul_task(void *p, int i, int nt) {
     const matmul_job *j = p;
@@ -129,7 +147,9 @@ static void matmul_task(void *p, int i, int nt) {
     int chunk = ((j->rows + nt - 1) / nt + 15) & ~15;
     int begin = i * chunk;
     int end = begin + chunk < j->rows ? begin + chunk : j->rows;
-    if (begin < end && j->f32act)
+    if (begin < end && j->mask)
+        matmul_mixed_rows(j, begin, end);
+    else if (begin < end && j->f32act)
         ck_matmul_rows_f32act(j->type, j->n, j->w, j->w_row_bytes, j->a, j->T, j->y, j->ldy, begin, end);
     else if (begin < end)
         ck_matmul_rows(j->type, j->n, j->w, j->w_row_bytes, j->a, j->a_row_bytes, j->T, j->y, j->ldy, begin, end);
@@ -137,12 +157,19 @@ static void matmul_task(void *p, int i, int nt) {
 
 void ck_pool_matmul(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
                     const void *a, size_t a_row_bytes, int T, float *y, int ldy, int rows) {
-    matmul_job job = { type, n, T, ldy, rows, 0, w, w_row_bytes, a, a_row_bytes, y };
+    matmul_job job = { type, n, T, ldy, rows, 0, w, w_row_bytes, a, a_row_bytes, y, 0, 0 };
     ck_pool_run(pool, matmul_task, &job);
 }
 
 void ck_pool_matmul_f32act(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
                            const float *x, int T, float *y, int ldy, int rows) {
-    matmul_job job = { type, n, T, ldy, rows, 1, w, w_row_bytes, x, (size_t)n * 4, y };
+    matmul_job job = { type, n, T, ldy, rows, 1, w, w_row_bytes, x, (size_t)n * 4, y, 0, 0 };
+    ck_pool_run(pool, matmul_task, &job);
+}
+
+void ck_pool_matmul_mixed(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
+                          const void *a, size_t a_row_bytes, const float *x, const uint8_t *mask,
+                          int T, float *y, int ldy, int rows) {
+    matmul_job job = { type, n, T, ldy, rows, 0, w, w_row_bytes, a, a_row_bytes, y, x, mask };
     ck_pool_run(pool, matmul_task, &job);
 }

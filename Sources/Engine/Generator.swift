@@ -88,7 +88,8 @@ public final class Generator {
             if out.stopped { finish = .stop; break }
             if generated.count >= params.maxTokens || history.count >= contextSize { break }
             batch.removeAll()
-            batch.append(tokens: CollectionOfOne(next), startPosition: history.count - 1, blockTable: blockTable, wantsLogits: true)
+            batch.append(tokens: CollectionOfOne(next), startPosition: history.count - 1, blockTable: blockTable,
+                         wantsLogits: true, isDecode: true)
             logits = try model.forward(batch, cache: cache)
             cachedTokens.append(next)
         }

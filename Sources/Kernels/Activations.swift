@@ -15,6 +15,11 @@ public final class Activations {
     public private(set) var source: UnsafePointer<Float>?
     public private(set) var tokens = 0
     public private(set) var cols = 0
+    /// [tokens] 1 = multiply this row's floats as they are (decode rows), 0 = quantized rows.
+    /// nil = every row quantized.
+    public private(set) var floatRows: UnsafePointer<UInt8>?
+    private var allFloat = false
+    private var anyFloat = false
 
     private static let kinds = 3 // CK_ACT_F32 (unused slot), CK_ACT_Q8, CK_ACT_Q8K
 
@@ -27,11 +32,18 @@ public final class Activations {
 
     deinit { for b in buffers { b.deallocate() } }
 
-    /// Sets the float input: `tokens` rows of `cols` floats, contiguous.
-    public func set(_ x: UnsafePointer<Float>, tokens: Int, cols: Int) {
+    /// Sets the float input: `tokens` rows of `cols` floats, contiguous. `floatRows` marks the
+    /// rows that weights with a float-activation kernel multiply unrounded (see `multiply`).
+    public func set(_ x: UnsafePointer<Float>, tokens: Int, cols: Int, floatRows: UnsafePointer<UInt8>? = nil) {
         source = x
         self.tokens = tokens
         self.cols = cols
+        self.floatRows = floatRows
+        anyFloat = false
+        allFloat = floatRows != nil
+        if let m = floatRows {
+            for t in 0..<tokens { if m[t] != 0 { anyFloat = true } else { allFloat = false } }
+        }
         for k in valid.indices { valid[k] = false }
     }
 
@@ -64,21 +76,32 @@ public final class Activations {
 }
 
 extension WeightMatrix {
-    /// Batches up to this many rows multiply float activations directly (decode steps are
-    /// bandwidth-bound, so skipping activation rounding is free and keeps greedy decoding on the
-    /// float reference); larger batches are compute-bound and use int8 activations.
-    public static let floatActivationMaxTokens = 4
-
     /// out[t, r] = dot(row r, input row t) for all t < input.tokens: [T, rows] with row stride `ldOut`.
+    ///
+    /// Rows marked in `input.floatRows` (decode tokens) multiply float activations when the
+    /// format has such a kernel: decode is bandwidth-bound, so skipping activation rounding is
+    /// free there and keeps greedy decoding on the float reference. Other rows (prompt chunks,
+    /// compute-bound) use int8 activations. A row's result depends only on its own mode, so a
+    /// sequence computes the same numbers alone or batched with others.
     public func multiply(_ input: Activations, into out: UnsafeMutablePointer<Float>, ldOut: Int? = nil, pool: ThreadPool) {
         precondition(input.cols == cols, "matmul shape mismatch for \(name)")
-        if input.tokens <= Self.floatActivationMaxTokens, let x = input.source, ck_type_has_f32_kernel(Int32(type.rawValue)) != 0 {
-            ck_pool_matmul_f32act(pool.pool, Int32(type.rawValue), Int32(cols), data, rowBytes, x,
-                                  Int32(input.tokens), out, Int32(ldOut ?? rows), Int32(rows))
+        let t = Int32(type.rawValue), ld = Int32(ldOut ?? rows)
+        if input.anyFloatRows, let x = input.source, ck_type_has_f32_kernel(t) != 0 {
+            if input.allFloatRows {
+                ck_pool_matmul_f32act(pool.pool, t, Int32(cols), data, rowBytes, x, Int32(input.tokens), out, ld, Int32(rows))
+            } else {
+                let (a, aRowBytes) = input.rows(for: type, pool: pool)
+                ck_pool_matmul_mixed(pool.pool, t, Int32(cols), data, rowBytes, a, aRowBytes, x, input.floatRows,
+                                     Int32(input.tokens), out, ld, Int32(rows))
+            }
             return
         }
         let (a, aRowBytes) = input.rows(for: type, pool: pool)
-        ck_pool_matmul(pool.pool, Int32(type.rawValue), Int32(cols), data, rowBytes, a, aRowBytes,
-                       Int32(input.tokens), out, Int32(ldOut ?? rows), Int32(rows))
+        ck_pool_matmul(pool.pool, t, Int32(cols), data, rowBytes, a, aRowBytes, Int32(input.tokens), out, ld, Int32(rows))
     }
+}
+
+extension Activations {
+    var anyFloatRows: Bool { anyFloat }
+    var allFloatRows: Bool { allFloat }
 }

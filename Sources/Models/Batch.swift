@@ -18,11 +18,15 @@ public struct Batch {
         public var blockTable: [Int32]
         /// Whether to compute logits for the last row (only sequences that will sample need them).
         public var wantsLogits: Bool
+        /// The rows are generated tokens being fed back (decode), not prompt tokens. Decode rows
+        /// multiply float activations; prompt rows int8 ones (see WeightMatrix.multiply).
+        public var isDecode: Bool
 
-        public init(rows: Range<Int>, blockTable: [Int32], wantsLogits: Bool) {
+        public init(rows: Range<Int>, blockTable: [Int32], wantsLogits: Bool, isDecode: Bool = false) {
             self.rows = rows
             self.blockTable = blockTable
             self.wantsLogits = wantsLogits
+            self.isDecode = isDecode
         }
     }
 
@@ -32,12 +36,13 @@ public struct Batch {
     public var logitsCount: Int { sequences.reduce(0) { $0 + ($1.wantsLogits ? 1 : 0) } }
 
     /// Appends `tokens` of one sequence starting at `startPosition`.
-    public mutating func append(tokens newTokens: some Collection<Int>, startPosition: Int, blockTable: [Int32], wantsLogits: Bool) {
+    public mutating func append(tokens newTokens: some Collection<Int>, startPosition: Int, blockTable: [Int32],
+                                wantsLogits: Bool, isDecode: Bool = false) {
         let start = tokens.count
         tokens.append(contentsOf: newTokens)
         var p = Int32(startPosition)
         for _ in 0..<newTokens.count { positions.append(p); p += 1 }
-        sequences.append(Sequence(rows: start..<tokens.count, blockTable: blockTable, wantsLogits: wantsLogits))
+        sequences.append(Sequence(rows: start..<tokens.count, blockTable: blockTable, wantsLogits: wantsLogits, isDecode: isDecode))
     }
 
     public mutating func removeAll() {

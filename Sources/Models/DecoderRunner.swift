@@ -21,6 +21,10 @@ final class DecoderRunner {
     let up: ScratchBuffer           // [T, ffn]
     let logits: ScratchBuffer       // [maxLogitRows, vocab]
     let acts = Activations()
+    /// [T] 1 for decode rows: they multiply float activations (see WeightMatrix.multiply).
+    let floatRows: UnsafeMutablePointer<UInt8>
+    /// [maxLogitRows] all ones: the output head always runs in float, whatever the batch.
+    let allFloat: UnsafeMutablePointer<UInt8>
 
     init(config c: ModelConfig, pool: ThreadPool, maxBatchTokens: Int, maxLogitRows: Int) {
         config = c
@@ -38,6 +42,22 @@ final class DecoderRunner {
         gate = ScratchBuffer(T * c.feedForwardLength)
         up = ScratchBuffer(T * c.feedForwardLength)
         logits = ScratchBuffer(self.maxLogitRows * c.vocabularySize)
+        floatRows = .allocate(capacity: T)
+        floatRows.initialize(repeating: 0, count: T)
+        allFloat = .allocate(capacity: self.maxLogitRows)
+        allFloat.initialize(repeating: 1, count: self.maxLogitRows)
+    }
+
+    deinit {
+        floatRows.deallocate()
+        allFloat.deallocate()
+    }
+
+    /// Marks the rows of decoding sequences for this step.
+    func markDecodeRows(_ batch: Batch) {
+        for s in batch.sequences {
+            for i in s.rows { floatRows[i] = s.isDecode ? 1 : 0 }
+        }
     }
 
     /// Checks sizes, token ids, positions and block tables before any compute.
@@ -64,8 +84,9 @@ final class DecoderRunner {
         }
     }
 
-    /// x[t] = embedding row of token t, times `scale`.
+    /// x[t] = embedding row of token t, times `scale`; also marks this step's decode rows.
     func embed(_ batch: Batch, table: WeightMatrix, scale: Float = 1) {
+        markDecodeRows(batch)
         let dim = config.embeddingLength
         for (i, id) in batch.tokens.enumerated() {
             table.dequantizeRow(id, into: x[row: i, width: dim])
@@ -83,7 +104,7 @@ final class DecoderRunner {
 
     /// Q, K, V of the normed rows in `xn`.
     func projectQKV(wq: WeightMatrix, wk: WeightMatrix, wv: WeightMatrix, tokens T: Int) {
-        acts.set(xn.pointer, tokens: T, cols: config.embeddingLength)
+        acts.set(xn.pointer, tokens: T, cols: config.embeddingLength, floatRows: floatRows)
         wq.multiply(acts, into: q.pointer, pool: pool)
         wk.multiply(acts, into: k.pointer, pool: pool)
         wv.multiply(acts, into: v.pointer, pool: pool)
@@ -149,7 +170,7 @@ final class DecoderRunner {
 
     /// tmp = wo · att
     func projectOutput(_ wo: WeightMatrix, tokens T: Int) {
-        acts.set(att.pointer, tokens: T, cols: config.qDim)
+        acts.set(att.pointer, tokens: T, cols: config.qDim, floatRows: floatRows)
         wo.multiply(acts, into: tmp.pointer, pool: pool)
     }
 
@@ -158,14 +179,14 @@ final class DecoderRunner {
     /// tmp = down · (act(gate · xn) * (up · xn))
     func feedForward(gate wg: WeightMatrix, up wu: WeightMatrix, down wd: WeightMatrix, activation: GatedActivation, tokens T: Int) {
         let ffn = config.feedForwardLength
-        acts.set(xn.pointer, tokens: T, cols: config.embeddingLength)
+        acts.set(xn.pointer, tokens: T, cols: config.embeddingLength, floatRows: floatRows)
         wg.multiply(acts, into: gate.pointer, pool: pool)
         wu.multiply(acts, into: up.pointer, pool: pool)
         switch activation {
         case .silu: Ops.siluMul(gate.pointer, up.pointer, count: T * ffn)
         case .gelu: Ops.geluMul(gate.pointer, up.pointer, count: T * ffn)
         }
-        acts.set(gate.pointer, tokens: T, cols: ffn)
+        acts.set(gate.pointer, tokens: T, cols: ffn, floatRows: floatRows)
         wd.multiply(acts, into: tmp.pointer, pool: pool)
     }
 
@@ -178,7 +199,7 @@ final class DecoderRunner {
             n += 1
         }
         if n == 0 { return UnsafeMutableBufferPointer(start: logits.pointer, count: 0) }
-        acts.set(xn.pointer, tokens: n, cols: dim)
+        acts.set(xn.pointer, tokens: n, cols: dim, floatRows: allFloat)
         output.multiply(acts, into: logits.pointer, pool: pool)
         let out = UnsafeMutableBufferPointer(start: logits.pointer, count: n * c.vocabularySize)
         if softcap > 0 { for i in out.indices { out[i] = softcap * tanh(out[i] / softcap) } }

@@ -116,11 +116,12 @@ final class FloatActivationTests: XCTestCase {
             try w.withUnsafeBytes { wb in
                 let m = try WeightMatrix(name: "w", type: type, rows: rows, cols: cols, data: wb.baseAddress!)
                 let acts = Activations()
+                let mask: [UInt8] = [1, 0, 1] // mixed: rows 0 and 2 float, row 1 int8
                 x.withUnsafeBufferPointer { xb in
-                    acts.set(xb.baseAddress!, tokens: T, cols: cols)
+                    acts.set(xb.baseAddress!, tokens: T, cols: cols, floatRows: mask)
                     y.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
                 }
-                for tok in 0..<T {
+                for tok in 0..<T where mask[tok] == 1 {
                     for r in 0..<rows {
                         let ref = x.withUnsafeBufferPointer { ck_vec_dot_f32act_scalar(t, Int32(cols), wb.baseAddress! + r * m.rowBytes, $0.baseAddress! + tok * cols) }
                         XCTAssertEqual(y[tok * rows + r], ref, accuracy: 1e-4 * max(1, abs(ref)), "\(type) t=\(tok) r=\(r)")

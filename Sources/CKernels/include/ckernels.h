@@ -150,6 +150,12 @@ void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx);
 /// cache lines of y) and runs ck_matmul_rows on each part.
 void ck_pool_matmul(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
                     const void *a, size_t a_row_bytes, int T, float *y, int ldy, int rows);
+/// Pooled matmul choosing the kernel per token: mask[t] = 1 -> float activations x[t]
+/// (ck_matmul_rows_f32act), else the int8 activation row a[t]. A token's result depends only
+/// on its own mode, never on which other tokens share the batch.
+void ck_pool_matmul_mixed(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
+                          const void *a, size_t a_row_bytes, const float *x, const uint8_t *mask,
+                          int T, float *y, int ldy, int rows);
 /// Pooled form of ck_matmul_rows_f32act.
 void ck_pool_matmul_f32act(ck_pool *pool, int type, int n, const void *w, size_t w_row_bytes,
                            const float *x, int T, float *y, int ldy, int rows);
