@@ -128,6 +128,34 @@ WEATHER_TOOL = {
     },
 }
 
+# A tool schema with nested objects, arrays, enums, defaults and formats, for templates that render schemas.
+RICH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "book_trip",
+        "description": "Book a trip",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "destination": {"type": "string", "description": "Where to", "default": "Paris",
+                                "examples": ["Rome", "Oslo"]},
+                "when": {"oneOf": [{"type": "string", "format": "date"}, {"type": "integer", "format": "unix"}],
+                         "description": "Departure."},
+                "travellers": {"type": "integer", "minimum": 1, "maximum": 9},
+                "rooms": {"type": "array", "items": {"type": "object", "properties": {
+                    "beds": {"type": "integer"}, "kind": {"type": "string", "enum": ["single", "double"]}},
+                    "required": ["beds"]}},
+                "tags": {"type": "array", "items": {"type": "string", "enum": ["quiet", "view"]}},
+                "grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+                "meta": {"type": "object", "properties": {"note": {"type": "string", "nullable": True}}},
+                "budget": {"type": ["number", "null"], "description": "In euros"},
+            },
+            "required": ["destination"],
+        },
+        "return": {"type": "string", "description": "A booking reference"},
+    },
+}
+
 TOOL_CONVERSATION = [
     m("system", "You can call tools."),
     m("user", "What's the weather in Paris?"),
@@ -160,6 +188,24 @@ TWO_TOOL_CALLS = [
 ]
 
 
+# Assistant turns with their reasoning inline, as Qwen3-style templates expect.
+THINKING_CONVERSATION = [
+    m("user", "Q1"),
+    m("assistant", "<think>\nreasoning here\n</think>\n\nAnswer 1"),
+    m("user", "Q2"),
+    m("assistant", "<think>more</think>Answer 2"),
+]
+
+# Tool calls whose arguments are a JSON string, as OpenAI-style clients send them.
+STRING_ARGUMENT_CONVERSATION = [
+    m("user", "Book Rome for two."),
+    {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "call00003", "type": "function",
+         "function": {"name": "book_trip", "arguments": "{\"destination\": \"Rome\", \"travellers\": 2}"}}]},
+    {"role": "tool", "tool_call_id": "call00003", "content": "REF-42"},
+]
+
+
 def standard_cases():
     cases = []
     for name, messages in CONVERSATIONS.items():
@@ -180,7 +226,7 @@ def tool_cases(extra_cases=()):
     return cases
 
 
-# name -> (source, bos, eos, extra cases)
+# name -> (source, bos, eos, extra cases[, context every case gets])
 TEMPLATES = {
     "smollm2-135m-instruct": (
         "tokenizer.chat_template of SmolLM2-135M-Instruct.Q4_1.gguf", "<|im_start|>", "<|im_end|>", []),
@@ -221,6 +267,42 @@ TEMPLATES = {
                    []),
     "gemma-3-it": ("google/gemma-3-4b-it tokenizer_config.json; the system message joins the first user turn",
                    "<bos>", "<eos>", []),
+    "qwen3": (
+        "Qwen/Qwen3-0.6B (llama.cpp models/templates copy); reasoning and multi-step tool logic", "", "<|im_end|>",
+        tool_cases([
+            {"name": "thinking_history", "messages": THINKING_CONVERSATION, "add_generation_prompt": True},
+            {"name": "thinking_disabled", "messages": CONVERSATIONS["single_user"], "add_generation_prompt": True,
+             "extra": {"enable_thinking": False}},
+            {"name": "string_arguments", "messages": STRING_ARGUMENT_CONVERSATION, "add_generation_prompt": True,
+             "extra": {"tools": [RICH_TOOL]}},
+        ])),
+    "hermes-3-llama-3.1-tool-use": (
+        "NousResearch/Hermes-3-Llama-3.1-8B tool_use template (llama.cpp models/templates copy); recursive macros",
+        "<|begin_of_text|>", "<|im_end|>",
+        [{"name": "tool_history", "messages": TOOL_CONVERSATION, "add_generation_prompt": True},
+         {"name": "string_arguments", "messages": STRING_ARGUMENT_CONVERSATION, "add_generation_prompt": True}],
+        {"tools": [WEATHER_TOOL, {"type": "function", "function": {
+            "name": "lookup", "description": "Look something up.", "parameters": {"type": "object", "properties": {
+                "query": {"type": "string", "description": "  what to find "},
+                "limit": {"type": "integer", "description": "max results"},
+                "filters": {"type": "object", "additionalProperties": {"type": "string"}, "description": "filters"}}},
+            "return": {"type": "string", "description": "the answer"}}}]}),
+    "granite-3.3-instruct": (
+        "ibm-granite/granite-3.3-2b-instruct (llama.cpp models/templates copy); date from strftime_now",
+        "<|end_of_text|>", "<|end_of_text|>",
+        tool_cases([
+            {"name": "documents_and_controls", "messages": CONVERSATIONS["multi_turn"], "add_generation_prompt": True,
+             "extra": {"documents": [{"doc_id": 1, "text": "Paris is the capital of France."},
+                                     {"doc_id": "b", "text": "Rome is in Italy."}],
+                       "controls": {"citations": True, "hallucinations": True}}},
+            {"name": "thinking", "messages": CONVERSATIONS["single_user"], "add_generation_prompt": True,
+             "extra": {"thinking": True}},
+        ])),
+    "functionary-medium-v3.2": (
+        "meetkai/functionary-medium-v3.2 (llama.cpp models/templates copy); renders JSON schemas as TypeScript",
+        "<|begin_of_text|>", "<|eot_id|>",
+        [{"name": "rich_schema", "messages": STRING_ARGUMENT_CONVERSATION, "add_generation_prompt": True,
+          "extra": {"tools": [RICH_TOOL, WEATHER_TOOL, {"type": "code_interpreter"}]}}]),
     "edge-namespace-loops": ("SwiftLLM edge cases", "<s>", "</s>", []),
     "edge-filters": ("SwiftLLM edge cases", "<s>", "</s>", []),
     "edge-whitespace": ("SwiftLLM edge cases", "<s>", "</s>", []),
@@ -261,7 +343,8 @@ def write_json(name, payload):
 
 
 def generate_templates():
-    for name, (source_note, bos, eos, extra_cases) in TEMPLATES.items():
+    for name, (source_note, bos, eos, extra_cases, *rest) in TEMPLATES.items():
+        base_extra = rest[0] if rest else {}
         if name.startswith("smollm2"):
             source = smollm2_template()
         else:
@@ -271,9 +354,10 @@ def generate_templates():
         for case in standard_cases() + list(extra_cases):
             context = {"messages": case["messages"], "tools": None, "documents": None,
                        "add_generation_prompt": case["add_generation_prompt"], "bos_token": bos, "eos_token": eos}
-            context.update(case.get("extra", {}))
+            extra = {**base_extra, **case.get("extra", {})}
+            context.update(extra)
             kind, text = render(source, context)
-            cases.append({**case, "extra": case.get("extra", {}), kind: text})
+            cases.append({**case, "extra": extra, kind: text})
         errors = sum(1 for case in cases if "error" in case)
         path = write_json(name + ".json", {
             "name": name, "source": source_note, "template": source, "bos_token": bos, "eos_token": eos,
