@@ -8,7 +8,13 @@ import Foundation
 /// `raise_exception` and `strftime_now`. This interpreter implements the subset of Jinja2 chat templates use under
 /// exactly those settings, so the rendered prompt matches byte for byte. What it does not implement (template
 /// inheritance and includes, recursive loops, a few filters such as `groupby`) is an error naming the template
-/// position, never a silently different prompt.
+/// position, never a silently different prompt. Like transformers' sandbox, it refuses methods that mutate a list
+/// or dictionary (`list.append`), which templates work around with `namespace()`.
+///
+/// Known differences from Python, none of which affect a prompt a real template builds: tuples print as lists
+/// (`[1, 2]`, not `(1, 2)`), `dict.items()` prints as a list, the printed form of a generator has no address,
+/// integers are 64-bit (an overflow is an error), and a render stops with an error after 10 million loop iterations
+/// or 256 MiB of output.
 public struct ChatTemplate: Sendable {
     /// The template source as given.
     public let source: String

@@ -30,6 +30,19 @@ enum PythonText {
         }
     }
 
+    /// `text * count` by doubling bytes (`String(repeating:count:)` appends one copy at a time, which is slow for
+    /// the short strings templates repeat).
+    static func repeated(_ text: String, _ count: Int) -> String {
+        guard count > 0, !text.isEmpty else { return "" }
+        let unit = Array(text.utf8)
+        let total = unit.count * count
+        var bytes = unit
+        bytes.reserveCapacity(total)
+        while bytes.count * 2 <= total { bytes.append(contentsOf: bytes) }
+        bytes.append(contentsOf: bytes[0..<(total - bytes.count)])
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func scalars(_ text: String) -> [Unicode.Scalar] { Array(text.unicodeScalars) }
 
     static func string<S: Sequence>(_ scalars: S) -> String where S.Element == Unicode.Scalar {

@@ -12,17 +12,18 @@ struct TemplateInterpreter {
     var namespaces: [TemplateDictionary] = []
     var macros: [MacroClosure] = []
     var callDepth = 0
+    /// Loop iterations left for this render: a template cannot spin forever or build unbounded output.
+    var iterationBudget = TemplateInterpreter.maxLoopIterations
     let clock: TemplateClock
 
     static let maxCallDepth = 100
-    static let maxLoopIterations = 1_000_000
+    static let maxLoopIterations = 10_000_000
+    static let maxOutputBytes = 1 << 28
 
     struct MacroClosure {
         var definition: TemplateMacro
         /// The frames where the macro was defined, below the live top-level frame.
         var capturedFrames: [[String: TemplateValue]]
-        /// For a call block's `caller`: nil. For a macro invoked by a call block, set per call.
-        var isCaller: Bool
     }
 
     enum Flow {
@@ -92,9 +93,16 @@ struct TemplateInterpreter {
         switch node {
         case .text(let text):
             output += text
+            if output.utf8.count > TemplateInterpreter.maxOutputBytes {
+                throw TemplateFailure("output too large (more than \(TemplateInterpreter.maxOutputBytes) bytes)")
+            }
         case .output(let expression):
             let value = try evaluate(expression)
             output += display(value)
+            if output.utf8.count > TemplateInterpreter.maxOutputBytes {
+                throw positioned(TemplateFailure("output too large (more than \(TemplateInterpreter.maxOutputBytes) bytes)"),
+                                 at: expression.position)
+            }
         case .conditional(let branches, let otherwise):
             for branch in branches where try evaluate(branch.test).isTruthy {
                 return try execute(branch.body, into: &output)
@@ -115,8 +123,7 @@ struct TemplateInterpreter {
             do { try assign(target, value) } catch { throw positioned(error, at: position) }
         case .macro(let definition):
             let id = macros.count
-            macros.append(MacroClosure(definition: definition, capturedFrames: Array(frames.dropFirst()),
-                                       isCaller: false))
+            macros.append(MacroClosure(definition: definition, capturedFrames: Array(frames.dropFirst())))
             frames[frames.count - 1][definition.name] = .object(TemplateObject(.macro(id, name: definition.name)))
         case .callBlock(let call, let caller):
             output += try executeCallBlock(call, caller: caller)
@@ -164,15 +171,21 @@ struct TemplateInterpreter {
             _ = try execute(loop.elseBody, into: &output)
             return
         }
-        if items.count > TemplateInterpreter.maxLoopIterations {
-            throw positioned(TemplateFailure("loop too long"), at: loop.position)
+        iterationBudget -= items.count
+        if iterationBudget < 0 {
+            throw positioned(TemplateFailure("template runs too long (more than \(TemplateInterpreter.maxLoopIterations) "
+                                             + "loop iterations)"), at: loop.position)
         }
+        // One frame for the whole loop, emptied at each iteration: each iteration still starts with no locals.
+        frames.append([:])
+        defer { frames.removeLast() }
+        let top = frames.count - 1
         for (index, item) in items.enumerated() {
             let state = TemplateLoopState(index0: index, length: items.count,
-                                  previous: index > 0 ? items[index - 1] : .undefined,
-                                  next: index + 1 < items.count ? items[index + 1] : .undefined, depth0: 0)
-            frames.append(["loop": .object(TemplateObject(.loop(state)))])
-            defer { frames.removeLast() }
+                                          previous: index > 0 ? items[index - 1] : .undefined,
+                                          next: index + 1 < items.count ? items[index + 1] : .undefined, depth0: 0)
+            frames[top].removeAll(keepingCapacity: true)
+            frames[top]["loop"] = .object(TemplateObject(.loop(state)))
             do { try assign(loop.target, item) } catch { throw positioned(error, at: loop.position) }
             let flow = try execute(loop.body, into: &output)
             if flow == .breakLoop { break }
@@ -184,7 +197,7 @@ struct TemplateInterpreter {
         let callee = try evaluate(calleeExpression)
         let arguments = try evaluateArguments(argumentExpressions)
         let callerID = macros.count
-        macros.append(MacroClosure(definition: caller, capturedFrames: Array(frames.dropFirst()), isCaller: true))
+        macros.append(MacroClosure(definition: caller, capturedFrames: Array(frames.dropFirst())))
         guard case .object(let object) = callee, case .macro(let id, _) = object.kind else {
             throw positioned(TemplateFailure("a call block needs a macro"), at: call.position)
         }

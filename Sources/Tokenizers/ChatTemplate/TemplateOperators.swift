@@ -78,10 +78,10 @@ enum PythonOperators {
         switch (lhs, rhs) {
         case (.string(let text), _):
             guard let times = try repeated(number(rhs), unit: text.unicodeScalars.count) else { break }
-            return .string(String(repeating: text, count: times))
+            return .string(PythonText.repeated(text, times))
         case (_, .string(let text)):
             guard let times = try repeated(number(lhs), unit: text.unicodeScalars.count) else { break }
-            return .string(String(repeating: text, count: times))
+            return .string(PythonText.repeated(text, times))
         case (.array(let items), _):
             guard let times = try repeated(number(rhs), unit: items.count) else { break }
             return .array(Array(repeating: items, count: times).flatMap { $0 })

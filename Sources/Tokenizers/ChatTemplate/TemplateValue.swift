@@ -6,7 +6,7 @@
 ///
 /// Swift `==` is structural (numbers compare across `.int`/`.double` as Python's `==` does); the template's own `==`
 /// follows Python and lives in the interpreter.
-public indirect enum TemplateValue: Sendable, Equatable {
+public enum TemplateValue: Sendable, Equatable {
     /// Jinja's `Undefined`: a missing variable, key or attribute. Prints as "", is falsy, iterates as empty.
     case undefined
     /// Python `None`.
