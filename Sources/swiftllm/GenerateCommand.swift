@@ -19,17 +19,25 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object with ids, text, finish reason and timings.")
     var json = false
 
+    @Option(name: .customLong("prompts-file"), help: "Run every line of FILE as a prompt, all at once through the serving engine; prints JSON Lines in input order.")
+    var promptsFile: String?
+
+    @OptionGroup var engine: EngineOptionsGroup
+
     @Argument(help: "The prompt.")
-    var prompt: String
+    var prompt: String?
 
     func validate() throws {
         if let c = ctxSize, c < 2 { throw ValidationError("--ctx-size must be at least 2 (got \(c))") }
+        if (prompt == nil) == (promptsFile == nil) { throw ValidationError("give either a PROMPT or --prompts-file FILE") }
     }
 
     func run() throws {
         let params = sampling.params
         try params.validate()
         let loaded = try modelOptions.load()
+        if let promptsFile { return try runBatch(loaded, file: promptsFile, params: params) }
+        let prompt = self.prompt ?? ""
         let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer,
                                   contextSize: ctxSize ?? min(8192, loaded.model.config.contextLength))
         let ids = generator.encodePrompt(prompt)
@@ -50,6 +58,37 @@ struct GenerateCommand: ParsableCommand {
             printError(String(format: "prompt: %d tokens in %.1f ms (%.1f tok/s) | ttft %.1f ms | generated %d tokens, %.1f tok/s decode (%.2f ms/token) | finish: %@",
                               t.promptTokens, t.promptMs, t.promptTokensPerSecond, t.ttftMs, t.generatedTokens,
                               t.decodeTokensPerSecond, t.tpotMs, result.finishReason.rawValue))
+        }
+    }
+}
+
+extension GenerateCommand {
+    /// All prompts submitted together to the serving engine; one JSON object per line, in order.
+    func runBatch(_ loaded: LoadedModel, file: String, params: SamplingParams) throws {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw CLIError("cannot read prompts file '\(file)': \((error as NSError).localizedDescription)")
+        }
+        let prompts = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let engine = try LLMEngine(model: loaded, options: engine.options(contextSize: ctxSize))
+        defer { engine.shutdown() }
+        let ids = prompts.map { loaded.tokenizer.encode($0, addSpecial: true, parseSpecial: true) }
+        let results = try blocking {
+            try await withThrowingTaskGroup(of: (Int, GenerationResult).self) { group in
+                for (i, p) in ids.enumerated() {
+                    group.addTask { (i, try await engine.generate(tokens: p, params: params)) }
+                }
+                var out = [GenerationResult?](repeating: nil, count: ids.count)
+                for try await (i, r) in group { out[i] = r }
+                return out.map { $0! }
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for r in results {
+            let out = GenerateJSON(prompt_token_ids: r.promptTokenIDs, token_ids: r.tokenIDs, text: r.text,
+                                   finish_reason: r.finishReason.rawValue, timings: r.timings)
+            writeOut(String(decoding: try encoder.encode(out), as: UTF8.self) + "\n")
         }
     }
 }
