@@ -53,33 +53,72 @@ F32ACT static inline void q8_values(const int8_t *qs, __m512 *lo, __m512 *hi) {
     *hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(qs + 16))));
 }
 
-/// Four rows: acc[r] += d_r * (lo*x0 + hi*x1); off[r] += c_r * (x0 + x1), where c_r is the
-/// block's additive term (min for Q4_1, -8d / -16d for Q4_0 / Q5_0, 0 for Q8_0).
-#define DOT4_F32(NAME, BLOCK, VALUES, D, C)                                                        \
-F32ACT static void NAME(int n, const void *w, size_t row_bytes, const float *x, float *out) {    \
-    const BLOCK *b[4] = { (const BLOCK *)ROWB(0), (const BLOCK *)ROWB(1), (const BLOCK *)ROWB(2), (const BLOCK *)ROWB(3) }; \
-    __m512 acc[4], off[4];                                                                        \
-    for (int r = 0; r < 4; r++) { acc[r] = _mm512_setzero_ps(); off[r] = _mm512_setzero_ps(); }  \
+/// Block values as floats: w = d * q + c, where c is the block's additive term (the min for
+/// Q4_1, -8d / -16d for Q4_0 / Q5_0, 0 for Q8_0). The 4-row dot and the 4x4 GEMM below do the
+/// same operations per (row, token), in the same order, so a token's result never depends on
+/// which of them computed it (batch invariance).
+#define DEQUANT_BLOCK(BLOCK, VALUES, C)                                                           \
+    __m512 lo, hi;                                                                                \
+    VALUES;                                                                                       \
+    float d = _cvtsh_ss(blk->d);                                                                  \
+    __m512 vd = _mm512_set1_ps(d), vc = _mm512_set1_ps(C);                                        \
+    __m512 wlo = _mm512_fmadd_ps(vd, lo, vc), whi = _mm512_fmadd_ps(vd, hi, vc);
+
+#define KERNELS_F32(SUFFIX, BLOCK, VALUES, C)                                                      \
+F32ACT static void dot4f_##SUFFIX(int n, const void *w, size_t row_bytes, const float *x, float *out) { \
+    __m512 acc[4];                                                                                \
+    for (int r = 0; r < 4; r++) acc[r] = _mm512_setzero_ps();                                     \
     for (int i = 0; i < n / 32; i++) {                                                            \
         __m512 x0 = _mm512_loadu_ps(x + 32 * i), x1 = _mm512_loadu_ps(x + 32 * i + 16);           \
-        __m512 xs = _mm512_add_ps(x0, x1);                                                        \
         for (int r = 0; r < 4; r++) {                                                             \
-            const BLOCK *blk = b[r] + i;                                                          \
-            __m512 lo, hi;                                                                        \
-            VALUES;                                                                               \
-            float d = _cvtsh_ss(blk->d);                                                          \
-            __m512 v = _mm512_fmadd_ps(hi, x1, _mm512_mul_ps(lo, x0));                            \
-            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(d), v, acc[r]);                               \
-            off[r] = _mm512_fmadd_ps(_mm512_set1_ps(C), xs, off[r]);                              \
+            const BLOCK *blk = (const BLOCK *)ROWB(r) + i;                                        \
+            DEQUANT_BLOCK(BLOCK, VALUES, C)                                                       \
+            acc[r] = _mm512_fmadd_ps(wlo, x0, acc[r]);                                            \
+            acc[r] = _mm512_fmadd_ps(whi, x1, acc[r]);                                            \
         }                                                                                         \
     }                                                                                             \
-    for (int r = 0; r < 4; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r], off[r]));     \
+    for (int r = 0; r < 4; r++) out[r] = _mm512_reduce_add_ps(acc[r]);                            \
+}                                                                                                 \
+F32ACT static void gemm4x4f_##SUFFIX(int n, const void *w, size_t row_bytes, const float *x, float *y, int ldy) { \
+    __m512 acc[4][4];                                                                             \
+    for (int r = 0; r < 4; r++) for (int t = 0; t < 4; t++) acc[r][t] = _mm512_setzero_ps();      \
+    for (int i = 0; i < n / 32; i++) {                                                            \
+        __m512 W[4][2];                                                                           \
+        for (int r = 0; r < 4; r++) {                                                             \
+            const BLOCK *blk = (const BLOCK *)ROWB(r) + i;                                        \
+            DEQUANT_BLOCK(BLOCK, VALUES, C)                                                       \
+            W[r][0] = wlo; W[r][1] = whi;                                                         \
+        }                                                                                         \
+        for (int t = 0; t < 4; t++) {                                                             \
+            __m512 x0 = _mm512_loadu_ps(x + (size_t)t * n + 32 * i);                              \
+            __m512 x1 = _mm512_loadu_ps(x + (size_t)t * n + 32 * i + 16);                         \
+            for (int r = 0; r < 4; r++) {                                                         \
+                acc[r][t] = _mm512_fmadd_ps(W[r][0], x0, acc[r][t]);                              \
+                acc[r][t] = _mm512_fmadd_ps(W[r][1], x1, acc[r][t]);                              \
+            }                                                                                     \
+        }                                                                                         \
+    }                                                                                             \
+    for (int t = 0; t < 4; t++)                                                                   \
+        for (int r = 0; r < 4; r++) y[(size_t)t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);    \
 }
 
-DOT4_F32(dot4f_q4_0, ck_block_q4_0, nibbles(blk->qs, &lo, &hi), d, -8.0f * d)
-DOT4_F32(dot4f_q4_1, ck_block_q4_1, nibbles(blk->qs, &lo, &hi), d, _cvtsh_ss(blk->m))
-DOT4_F32(dot4f_q5_0, ck_block_q5_0, q5_values(blk->qs, blk->qh, &lo, &hi), d, -16.0f * d)
-DOT4_F32(dot4f_q8_0, ck_block_q8_0, q8_values(blk->qs, &lo, &hi), d, 0.0f)
+KERNELS_F32(q4_0, ck_block_q4_0, nibbles(blk->qs, &lo, &hi), -8.0f * d)
+KERNELS_F32(q4_1, ck_block_q4_1, nibbles(blk->qs, &lo, &hi), _cvtsh_ss(blk->m))
+KERNELS_F32(q5_0, ck_block_q5_0, q5_values(blk->qs, blk->qh, &lo, &hi), -16.0f * d)
+KERNELS_F32(q8_0, ck_block_q8_0, q8_values(blk->qs, &lo, &hi), 0.0f)
+
+typedef void (*gemm4x4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *y, int ldy);
+
+static gemm4x4f_fn gemm4x4f_for(int type) {
+    if (ck_cpu_isa() < CK_ISA_AVX512) return 0;
+    switch (type) {
+    case CK_Q4_0: return gemm4x4f_q4_0;
+    case CK_Q4_1: return gemm4x4f_q4_1;
+    case CK_Q5_0: return gemm4x4f_q5_0;
+    case CK_Q8_0: return gemm4x4f_q8_0;
+    default: return 0;
+    }
+}
 
 typedef void (*dot4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *out);
 
@@ -95,7 +134,9 @@ static dot4f_fn dot4f_for(int type) {
 }
 #else
 typedef void (*dot4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *out);
+typedef void (*gemm4x4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *y, int ldy);
 static dot4f_fn dot4f_for(int type) { (void)type; return 0; }
+static gemm4x4f_fn gemm4x4f_for(int type) { (void)type; return 0; }
 #endif
 
 int ck_type_has_f32_kernel(int type) {
@@ -105,12 +146,17 @@ int ck_type_has_f32_kernel(int type) {
 void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, const float *x, int T,
                            float *y, int ldy, int row_begin, int row_end) {
     dot4f_fn fn4 = dot4f_for(type);
+    gemm4x4f_fn gemm = gemm4x4f_for(type);
     const uint8_t *wb = w;
     int r = row_begin;
     if (fn4) {
         float o[4];
         for (; r + 4 <= row_end; r += 4) {
-            for (int t = 0; t < T; t++) {
+            int t = 0;
+            if (gemm)
+                for (; t + 4 <= T; t += 4)
+                    gemm(n, wb + (size_t)r * w_row_bytes, w_row_bytes, x + (size_t)t * n, y + (size_t)t * ldy + r, ldy);
+            for (; t < T; t++) {
                 fn4(n, wb + (size_t)r * w_row_bytes, w_row_bytes, x + (size_t)t * n, o);
                 float *yt = y + (size_t)t * ldy + r;
                 yt[0] = o[0]; yt[1] = o[1]; yt[2] = o[2]; yt[3] = o[3];

@@ -109,17 +109,27 @@ final class FloatActivationTests: XCTestCase {
         for type in [GGMLType.q4_0, .q4_1, .q5_0, .q8_0] {
             let t = Int32(type.rawValue)
             guard ck_type_has_f32_kernel(t) != 0 else { continue }
-            let rows = 37, cols = 576, T = 3
+            let rows = 37, cols = 576, T = 6
             let w = (0..<rows).flatMap { _ in randomRow(type, cols, &rng) }
             let x = (0..<(T * cols)).map { _ in rng.float() }
             var y = [Float](repeating: .nan, count: T * rows)
             try w.withUnsafeBytes { wb in
                 let m = try WeightMatrix(name: "w", type: type, rows: rows, cols: cols, data: wb.baseAddress!)
                 let acts = Activations()
-                let mask: [UInt8] = [1, 0, 1] // mixed: rows 0 and 2 float, row 1 int8
+                let mask: [UInt8] = [1, 1, 1, 1, 1, 0] // a 4x4 float tile, a lone float row, an int8 row
                 x.withUnsafeBufferPointer { xb in
                     acts.set(xb.baseAddress!, tokens: T, cols: cols, floatRows: mask)
                     y.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
+                }
+                // batch invariance: each float token alone gives bit-identical results
+                for tok in 0..<T where mask[tok] == 1 {
+                    var alone = [Float](repeating: .nan, count: rows)
+                    let one: [UInt8] = [1]
+                    x.withUnsafeBufferPointer { xb in
+                        acts.set(xb.baseAddress! + tok * cols, tokens: 1, cols: cols, floatRows: one)
+                        alone.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
+                    }
+                    XCTAssertEqual(alone, Array(y[(tok * rows)..<((tok + 1) * rows)]), "\(type) token \(tok) alone vs batched")
                 }
                 for tok in 0..<T where mask[tok] == 1 {
                     for r in 0..<rows {
