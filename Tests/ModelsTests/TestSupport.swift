@@ -12,6 +12,10 @@ enum TestModels {
     static func smollm2() throws -> String {
         try ModelStore().resolve("smollm2-135m") { print($0) }.path
     }
+
+    static func gemma3() throws -> String {
+        try ModelStore().resolve("gemma3-270m") { print($0) }.path
+    }
 }
 
 extension Array where Element == Float {
