@@ -84,10 +84,14 @@ final class Gemma3ReferenceTests: XCTestCase {
             }
         }
         // Issue 3 asks for 7 of 8. Measured today: 5 of 8 (first-position logits all have
-        // cosine > 0.99 and the same argmax). Likely cause, not yet proven: Gemma's Q4_K/Q6_K matrices (attn_output,
-        // ffn_down) still multiply int8-rounded activations on decode rows, unlike the Q4/Q5/Q8
-        // formats which have float-activation decode kernels. This floor guards against
-        // regressions; raise it to 7 when float-activation K-quant kernels land.
+        // cosine > 0.99 and the same argmax); every divergence is at a near-tie (margins
+        // 0.03-0.11 logits). The graph is exact: run layer by layer on Swift's own inputs, the
+        // numpy reference with SwiftLLM's activation rounding reproduces each layer to 1e-5.
+        // What differs is int8 activation rounding, which Gemma amplifies (norm weights ~300).
+        // In numpy, rounding prompt rows everywhere and decode rows in Q4_K/Q6_K matmuls (as
+        // today) gives 5 of 8; float K-quant decode rows alone give 6; rounding only the K-quant
+        // matmuls of prompt rows gives 8 (scripts/reference/README.md, Gemma 3 section).
+        // This floor guards against regressions; raise it to 7 when the rounding changes.
         print("gemma3 greedy: \(matching) of \(ref.cases.count) prompts match the reference for 16 tokens (goal: 7)")
         XCTAssertGreaterThanOrEqual(matching, 5, "greedy tokens regressed against the reference")
     }
