@@ -1,5 +1,6 @@
 // Run-time CPU dispatch: choose the widest instruction set the machine has.
 #include "internal.h"
+#include <stdlib.h>
 
 static int ck_isa_detected = -1;
 static int ck_isa_current = -1;
@@ -18,7 +19,13 @@ static int detect(void) {
 }
 
 int ck_cpu_isa(void) {
-    if (ck_isa_detected < 0) ck_isa_detected = detect();
+    if (ck_isa_detected < 0) {
+        ck_isa_detected = detect();
+        // SWIFTLLM_ISA=scalar|avx2 caps the instruction set, to test other machines' paths.
+        const char *cap = getenv("SWIFTLLM_ISA");
+        if (cap && strcmp(cap, "scalar") == 0) ck_isa_detected = CK_ISA_SCALAR;
+        if (cap && strcmp(cap, "avx2") == 0 && ck_isa_detected > CK_ISA_AVX2) ck_isa_detected = CK_ISA_AVX2;
+    }
     if (ck_isa_current < 0) ck_isa_current = ck_isa_detected;
     return ck_isa_current;
 }
