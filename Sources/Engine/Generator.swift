@@ -53,7 +53,7 @@ public final class Generator {
         var detok = IncrementalDetokenizer(tokenizer: tokenizer)
         var stops = StopStringMatcher(stopStrings: params.stop)
         var text = ""
-        let endIDs = params.ignoreEOS ? Set(params.stopTokenIDs) : tokenizer.endOfGenerationTokenIDs.union(params.stopTokenIDs)
+        let endIDs = params.endTokenIDs(tokenizer)
         var finish = FinishReason.length
 
         // Reuse the cached prefix (at least the last prompt token is recomputed for its logits),
@@ -94,10 +94,8 @@ public final class Generator {
             cachedTokens.append(next)
         }
         if !stops.isStopped {
-            let tail = stops.append(detok.flush())
-            var rest = tail.text
-            if !tail.stopped { rest += stops.finish() }
-            if tail.stopped { finish = .stop }
+            let (rest, stopped) = flushHeldText(&detok, &stops)
+            if stopped { finish = .stop }
             text += rest
             if !rest.isEmpty { _ = onText(rest) }
         }

@@ -85,7 +85,8 @@ public final class LLMEngine: @unchecked Sendable {
         guard !stopped else { throw EngineError.shutDown }
         let id = nextID
         nextID += 1
-        let request = RequestState(id: id, params: params, samples: n, continuation: continuation)
+        let request = RequestState(id: id, params: params, endTokenIDs: params.endTokenIDs(model.tokenizer),
+                                   samples: n, continuation: continuation)
         var first: SequenceState?
         for k in 0..<n {
             let s = SequenceState(request: request, sample: k, tokens: tokens, tokenizer: model.tokenizer, vocabularySize: vocab)
@@ -232,8 +233,7 @@ public final class LLMEngine: @unchecked Sendable {
         let token = s.sampler.sample(logits: logits, history: s.tokens, generatedCount: s.generatedCount)
         let now = DispatchTime.now()
         if s.firstToken == nil { s.firstToken = now }
-        let endIDs = params.ignoreEOS ? Set(params.stopTokenIDs) : model.tokenizer.endOfGenerationTokenIDs.union(params.stopTokenIDs)
-        if endIDs.contains(token) {
+        if s.request.endTokenIDs.contains(token) {
             finish(s, reason: .stop)
             return
         }
@@ -246,12 +246,8 @@ public final class LLMEngine: @unchecked Sendable {
     }
 
     private func finish(_ s: SequenceState, reason: FinishReason) {
-        if !s.stops.isStopped {
-            let tail = s.stops.append(s.detokenizer.flush())
-            var rest = tail.text
-            if !tail.stopped { rest += s.stops.finish() }
-            if !rest.isEmpty { s.request.continuation.yield(.text(rest, sample: s.sample)) }
-        }
+        let rest = flushHeldText(&s.detokenizer, &s.stops).text
+        if !rest.isEmpty { s.request.continuation.yield(.text(rest, sample: s.sample)) }
         scheduler.remove(s)
         var t = s.timings
         let arrival = s.request.arrival

@@ -43,18 +43,21 @@ final class SequenceState {
     var pendingTokens: Int { tokens.count - computedTokens }
 }
 
-/// A submitted request: its parameters, its samples' stream and cancellation.
+/// A submitted request: its parameters and its samples' stream.
 final class RequestState {
     let id: Int
     let params: SamplingParams
+    /// Tokens that end a sample (computed once: checked after every sampled token).
+    let endTokenIDs: Set<TokenID>
     let arrival: DispatchTime
     let continuation: AsyncThrowingStream<GenerationEvent, Error>.Continuation
     var unfinishedSamples: Int
-    var cancelled = false
 
-    init(id: Int, params: SamplingParams, samples: Int, continuation: AsyncThrowingStream<GenerationEvent, Error>.Continuation) {
+    init(id: Int, params: SamplingParams, endTokenIDs: Set<TokenID>, samples: Int,
+         continuation: AsyncThrowingStream<GenerationEvent, Error>.Continuation) {
         self.id = id
         self.params = params
+        self.endTokenIDs = endTokenIDs
         arrival = .now()
         self.continuation = continuation
         unfinishedSamples = samples

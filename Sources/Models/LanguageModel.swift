@@ -18,6 +18,13 @@ public protocol LanguageModel: AnyObject {
     func forward(_ batch: Batch, cache: KVCacheStorage) throws -> UnsafeMutableBufferPointer<Float>
 }
 
+extension LanguageModel {
+    /// Every architecture caches one K and one V row of kvDim floats per layer and position.
+    public func makeKVCache(blockSize: Int, blockCount: Int) -> KVCacheStorage {
+        KVCacheStorage(layerCount: config.layerCount, kvDim: config.kvDim, blockSize: blockSize, blockCount: blockCount)
+    }
+}
+
 /// Loads the model described by a GGUF file, choosing the architecture from its metadata.
 public func loadModel(_ file: GGUFFile, pool: ThreadPool = ThreadPool(), maxBatchTokens: Int = 512) throws -> any LanguageModel {
     switch file.architecture {

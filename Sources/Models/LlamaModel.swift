@@ -56,9 +56,6 @@ public final class LlamaModel: LanguageModel {
         run = DecoderRunner(config: c, pool: pool, maxBatchTokens: maxBatchTokens, maxLogitRows: maxLogitRows)
     }
 
-    public func makeKVCache(blockSize: Int, blockCount: Int) -> KVCacheStorage {
-        KVCacheStorage(layerCount: config.layerCount, kvDim: config.kvDim, blockSize: blockSize, blockCount: blockCount)
-    }
 
     public func forward(_ batch: Batch, cache: KVCacheStorage) throws -> UnsafeMutableBufferPointer<Float> {
         try run.validate(batch, cache: cache)
