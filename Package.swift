@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.define("NDEBUG")]),
         .target(name: "Kernels", dependencies: ["CKernels", "GGUF"]),
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
-        .target(name: "Models", dependencies: ["GGUF", "Kernels"]),
+        .target(name: "Models", dependencies: ["GGUF", "Kernels", "CKernels"]),
         .target(name: "Engine", dependencies: [
             "GGUF", "Kernels", "Models", "Tokenizers",
             .product(name: "Crypto", package: "swift-crypto"),

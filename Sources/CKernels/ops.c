@@ -2,6 +2,7 @@
 // always-inline function and instantiated twice: a portable build and an AVX2+FMA build
 // selected at run time, so the compiler vectorises the same loops for both.
 #include "internal.h"
+#include "fast_exp.h"
 #include <math.h>
 
 #define INLINE static inline __attribute__((always_inline))
@@ -11,25 +12,6 @@
 #else
 #define HAS_X86 0
 #endif
-
-/// exp(x) to ~2 ulp without libm calls, so loops over it vectorise.
-INLINE float fast_expf(float x) {
-    x = fminf(fmaxf(x, -87.0f), 88.0f);
-    float k = nearbyintf(x * 1.44269504088896341f);
-    float r = x - k * 0.693359375f;
-    r = r - k * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t ki = (int32_t)k;
-    uint32_t bits = (uint32_t)(ki + 127) << 23;
-    float scale; memcpy(&scale, &bits, 4);
-    return p * scale;
-}
 
 INLINE void rmsnorm_body(float *out, const float *x, const float *weight, int n, float eps) {
 #pragma clang fp reassociate(on)
@@ -134,101 +116,4 @@ void ck_softmax(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
-// MARK: - Attention
 
-enum { ATT_TILE = 64 };
-
-INLINE float dot_body(const float *a, const float *b, int n) {
-#pragma clang fp reassociate(on)
-    float s = 0;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-/// One query row, one head: flash-style pass over the keys in tiles with an online softmax,
-/// so no score buffer grows with the context.
-INLINE void attend_row(const float *q, float *out, const float *k_pool, const float *v_pool,
-                       const int32_t *block_table, int block_size, int kv_stride, int kv_off,
-                       int start, int end, int head_dim, float scale) {
-    float acc[512];
-    float sc[ATT_TILE];
-    float m = -INFINITY, l = 0;
-    for (int d = 0; d < head_dim; d++) acc[d] = 0;
-    for (int p0 = start; p0 < end; p0 += ATT_TILE) {
-        int np = end - p0 < ATT_TILE ? end - p0 : ATT_TILE;
-        float tm = -INFINITY;
-        for (int j = 0; j < np; j++) {
-            int p = p0 + j;
-            size_t slot = (size_t)block_table[p / block_size] * block_size + (size_t)(p % block_size);
-            const float *k = k_pool + slot * kv_stride + kv_off;
-            sc[j] = dot_body(q, k, head_dim) * scale;
-            tm = fmaxf(tm, sc[j]);
-        }
-        float nm = fmaxf(m, tm);
-        float c = fast_expf(m - nm);
-        l *= c;
-        for (int d = 0; d < head_dim; d++) acc[d] *= c;
-        for (int j = 0; j < np; j++) sc[j] = fast_expf(sc[j] - nm);
-        for (int j = 0; j < np; j++) {
-            int p = p0 + j;
-            size_t slot = (size_t)block_table[p / block_size] * block_size + (size_t)(p % block_size);
-            const float *v = v_pool + slot * kv_stride + kv_off;
-            float e = sc[j];
-            l += e;
-            for (int d = 0; d < head_dim; d++) acc[d] += e * v[d];
-        }
-        m = nm;
-    }
-    float inv = l > 0 ? 1.0f / l : 0.0f;
-    for (int d = 0; d < head_dim; d++) out[d] = acc[d] * inv;
-}
-
-INLINE void attention_body(const float *q, int q_stride, float *out, int out_stride,
-                           const float *k_pool, const float *v_pool,
-                           const int32_t *block_table, int block_size,
-                           const int32_t *q_pos, int n_q,
-                           int n_heads, int n_kv_heads, int head_dim, float scale, int window,
-                           int head_begin, int head_end) {
-    int group = n_heads / n_kv_heads;
-    int kv_stride = n_kv_heads * head_dim;
-    for (int i = 0; i < n_q; i++) {
-        int end = q_pos[i] + 1;
-        int start = window > 0 && end > window ? end - window : 0;
-        for (int h = head_begin; h < head_end; h++) {
-            attend_row(q + (size_t)i * q_stride + (size_t)h * head_dim,
-                       out + (size_t)i * out_stride + (size_t)h * head_dim,
-                       k_pool, v_pool, block_table, block_size, kv_stride, (h / group) * head_dim,
-                       start, end, head_dim, scale);
-        }
-    }
-}
-
-#if HAS_X86
-AVX2 static void attention_avx2(const float *q, int q_stride, float *out, int out_stride,
-                                const float *k_pool, const float *v_pool,
-                                const int32_t *block_table, int block_size,
-                                const int32_t *q_pos, int n_q,
-                                int n_heads, int n_kv_heads, int head_dim, float scale, int window,
-                                int head_begin, int head_end) {
-    attention_body(q, q_stride, out, out_stride, k_pool, v_pool, block_table, block_size, q_pos, n_q,
-                   n_heads, n_kv_heads, head_dim, scale, window, head_begin, head_end);
-}
-#endif
-
-void ck_attention_paged_f32(const float *q, int q_stride, float *out, int out_stride,
-                            const float *k_pool, const float *v_pool,
-                            const int32_t *block_table, int block_size,
-                            const int32_t *q_pos, int n_q,
-                            int n_heads, int n_kv_heads, int head_dim, float scale, int window,
-                            int head_begin, int head_end) {
-    if (head_dim > 512 || n_kv_heads <= 0 || n_heads % n_kv_heads != 0) return;
-#if HAS_X86
-    if (ck_cpu_isa() >= CK_ISA_AVX2) {
-        attention_avx2(q, q_stride, out, out_stride, k_pool, v_pool, block_table, block_size, q_pos, n_q,
-                       n_heads, n_kv_heads, head_dim, scale, window, head_begin, head_end);
-        return;
-    }
-#endif
-    attention_body(q, q_stride, out, out_stride, k_pool, v_pool, block_table, block_size, q_pos, n_q,
-                   n_heads, n_kv_heads, head_dim, scale, window, head_begin, head_end);
-}

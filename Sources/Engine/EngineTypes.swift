@@ -1,3 +1,4 @@
+import Models
 import Tokenizers
 
 /// How the scheduler forms batches (the seeds' comparison).
@@ -20,6 +21,8 @@ public struct EngineOptions: Sendable {
     public var blockSize = 16
     /// KV pool size in bytes (nil = a default that fits the machine: 1 GiB, capped at a quarter of RAM).
     public var kvCacheMemory: Int?
+    /// Element type of the KV pool (F16 holds twice the tokens of F32 in the same memory).
+    public var kvCacheType = KVCacheType.f16
     /// Most tokens (prompt + generated) per sequence; nil = the model's context length, at most 8192.
     public var contextSize: Int?
     public var prefixCaching = true

@@ -18,13 +18,14 @@ public final class Generator {
     /// starts with them (the next turn of a chat) only computes the rest.
     var cachedTokens: [TokenID] = []
 
-    public init(model: any LanguageModel, tokenizer: any Tokenizer, contextSize: Int? = nil, blockSize: Int = 16) {
+    public init(model: any LanguageModel, tokenizer: any Tokenizer, contextSize: Int? = nil, blockSize: Int = 16,
+                kvCacheType: KVCacheType = .f16) {
         self.model = model
         self.tokenizer = tokenizer
         let ctx = min(contextSize ?? model.config.contextLength, model.config.contextLength)
         self.contextSize = max(1, ctx)
         let blocks = (self.contextSize + blockSize - 1) / blockSize
-        cache = model.makeKVCache(blockSize: blockSize, blockCount: blocks)
+        cache = model.makeKVCache(blockSize: blockSize, blockCount: blocks, type: kvCacheType)
         blockTable = (0..<Int32(blocks)).map { $0 }
     }
 

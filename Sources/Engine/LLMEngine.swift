@@ -43,11 +43,11 @@ public final class LLMEngine: @unchecked Sendable {
         self.options = options
         let config = model.model.config
         contextSize = max(2, min(options.contextSize ?? 8192, config.contextLength))
-        let bytesPerToken = 2 * config.layerCount * config.kvDim * MemoryLayout<Float>.size
+        let bytesPerToken = model.model.kvBytesPerToken(type: options.kvCacheType)
         let physical = Int(ProcessInfo.processInfo.physicalMemory)
         let budget = options.kvCacheMemory ?? min(1 << 30, physical / 4)
         let blockCount = max(1, budget / (bytesPerToken * options.blockSize))
-        cache = model.model.makeKVCache(blockSize: options.blockSize, blockCount: blockCount)
+        cache = model.model.makeKVCache(blockSize: options.blockSize, blockCount: blockCount, type: options.kvCacheType)
         blocks = BlockManager(blockCount: blockCount, blockSize: options.blockSize, prefixCaching: options.prefixCaching)
         scheduler = Scheduler(blocks: blocks, options: options)
         statsSnapshot.kvBlocksTotal = blockCount

@@ -115,7 +115,6 @@ final class DecoderRunner {
     func ropeAndStore(_ batch: Batch, layer l: Int, cache: KVCacheStorage, inverseFrequencies freqs: [Float],
                       style: Ops.RopeStyle, qNorm: [Float]? = nil, kNorm: [Float]? = nil) {
         let c = config, kvDim = c.kvDim, hd = c.headDim
-        let kPool = cache.keyPool(l), vPool = cache.valuePool(l)
         freqs.withUnsafeBufferPointer { f in
             for s in batch.sequences {
                 s.blockTable.withUnsafeBufferPointer { table in
@@ -129,8 +128,7 @@ final class DecoderRunner {
                         Ops.rope(ki, heads: c.kvHeadCount, headDim: hd, rotaryDim: c.ropeDimensionCount,
                                  position: pos, inverseFrequencies: f.baseAddress!, style: style)
                         let slot = cache.slot(position: pos, blockTable: table.baseAddress!)
-                        (kPool + slot * kvDim).update(from: ki, count: kvDim)
-                        (vPool + slot * kvDim).update(from: v[row: i, width: kvDim], count: kvDim)
+                        cache.store(layer: l, slot: slot, key: ki, value: v[row: i, width: kvDim])
                     }
                 }
             }
@@ -142,8 +140,8 @@ final class DecoderRunner {
     func attention(_ batch: Batch, layer l: Int, cache: KVCacheStorage, scale: Float, window: Int) {
         let c = config, heads = c.headCount
         let kernel = PagedAttention(heads: heads, kvHeads: c.kvHeadCount, headDim: c.headDim,
-                                    blockSize: cache.blockSize, scale: scale)
-        let kPool = UnsafePointer(cache.keyPool(l)), vPool = UnsafePointer(cache.valuePool(l))
+                                    blockSize: cache.blockSize, scale: scale, halfPrecision: cache.type == .f16)
+        let kPool = UnsafeRawPointer(cache.keyPool(l)), vPool = UnsafeRawPointer(cache.valuePool(l))
         let items = batch.sequences.count * heads
         let q = self.q, att = self.att
         batch.positions.withUnsafeBufferPointer { positions in

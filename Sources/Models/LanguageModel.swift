@@ -10,7 +10,7 @@ public protocol LanguageModel: AnyObject {
     var pool: ThreadPool { get }
 
     /// Makes KV cache memory laid out for this model.
-    func makeKVCache(blockSize: Int, blockCount: Int) -> KVCacheStorage
+    func makeKVCache(blockSize: Int, blockCount: Int, type: KVCacheType) -> KVCacheStorage
 
     /// Runs the batch, writing each token's keys and values into `cache` at its position, and
     /// returns logits [batch.logitsCount, vocabularySize], one row per sequence that wants them,
@@ -20,8 +20,13 @@ public protocol LanguageModel: AnyObject {
 
 extension LanguageModel {
     /// Every architecture caches one K and one V row of kvDim floats per layer and position.
-    public func makeKVCache(blockSize: Int, blockCount: Int) -> KVCacheStorage {
-        KVCacheStorage(layerCount: config.layerCount, kvDim: config.kvDim, blockSize: blockSize, blockCount: blockCount)
+    public func makeKVCache(blockSize: Int, blockCount: Int, type: KVCacheType = .f16) -> KVCacheStorage {
+        KVCacheStorage(layerCount: config.layerCount, kvDim: config.kvDim, blockSize: blockSize, blockCount: blockCount, type: type)
+    }
+
+    /// Bytes one cached token takes across all layers (K and V).
+    public func kvBytesPerToken(type: KVCacheType) -> Int {
+        KVCacheStorage.bytesPerToken(layerCount: config.layerCount, kvDim: config.kvDim, type: type)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Models
 import Tokenizers
 
 struct ChatCommand: ParsableCommand {
@@ -22,6 +23,8 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .customLong("chat-template-file"), help: "Use this Jinja chat template instead of the model's.")
     var chatTemplateFile: String?
 
+    @OptionGroup var kv: KVCacheTypeOption
+
     @Option(name: [.short, .customLong("ctx-size")], help: "Context size in tokens (default: the model's, at most 8192).")
     var ctxSize: Int?
 
@@ -35,7 +38,8 @@ struct ChatCommand: ParsableCommand {
         let loaded = try modelOptions.load()
         let prompt = try ChatPrompt(file: loaded.file, tokenizer: loaded.tokenizer, templateFile: chatTemplateFile)
         let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer,
-                                  contextSize: ctxSize ?? min(8192, loaded.model.config.contextLength))
+                                  contextSize: ctxSize ?? min(8192, loaded.model.config.contextLength),
+                                  kvCacheType: kv.kvCacheType)
         params.maxTokens = max(1, params.maxTokens)
         let interactive = isatty(STDIN_FILENO) != 0
         let start: [ChatMessage] = system.map { [ChatMessage(role: "system", content: $0)] } ?? []

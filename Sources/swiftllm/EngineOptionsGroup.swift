@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Models
 
 /// Serving-engine flags shared by `generate --prompts-file`, `bench throughput` and `serve`.
 struct EngineOptionsGroup: ParsableArguments {
@@ -12,6 +13,8 @@ struct EngineOptionsGroup: ParsableArguments {
 
     @Option(name: .customLong("kv-cache-memory"), help: "KV pool size, e.g. 512MiB or 2GiB (default: 1 GiB, at most a quarter of RAM).")
     var kvCacheMemory: String?
+
+    @OptionGroup var kv: KVCacheTypeOption
 
     @Option(name: .customLong("block-size"), help: "Tokens per KV block.")
     var blockSize = 16
@@ -41,6 +44,7 @@ struct EngineOptionsGroup: ParsableArguments {
         o.maxNumSeqs = maxNumSeqs
         o.blockSize = blockSize
         o.kvCacheMemory = kvCacheMemory.flatMap(parseByteSize)
+        o.kvCacheType = kv.kvCacheType
         o.batching = BatchingMode(rawValue: batching) ?? .continuous
         o.dynamicBatchTimeoutMs = batchTimeoutMs
         o.prefixCaching = !noPrefixCaching

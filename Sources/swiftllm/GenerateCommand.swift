@@ -39,7 +39,8 @@ struct GenerateCommand: ParsableCommand {
         if let promptsFile { return try runBatch(loaded, file: promptsFile, params: params) }
         let prompt = self.prompt ?? ""
         let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer,
-                                  contextSize: ctxSize ?? min(8192, loaded.model.config.contextLength))
+                                  contextSize: ctxSize ?? min(8192, loaded.model.config.contextLength),
+                                  kvCacheType: engine.kv.kvCacheType)
         let ids = generator.encodePrompt(prompt)
         if json {
             let result = try generator.generate(promptTokens: ids, params: params)

@@ -93,7 +93,7 @@ final class LLMEngineTests: XCTestCase {
         let expected = try solo(m, ps, maxTokens: lens)
         var o = EngineOptions()
         o.blockSize = 16
-        o.kvCacheMemory = 12 * 16 * 2 * 30 * 192 * 4   // 12 blocks for 6 sequences of up to 3 blocks
+        o.kvCacheMemory = 12 * 16 * m.model.kvBytesPerToken(type: o.kvCacheType)   // 12 blocks for 6 sequences of up to 3 blocks
         o.prefixCaching = false
         let engine = try LLMEngine(model: m, options: o)
         defer { engine.shutdown() }
@@ -131,10 +131,24 @@ final class LLMEngineTests: XCTestCase {
         } catch is CancellationError {}
     }
 
+    func testF16PoolHoldsTwiceTheTokensOfF32() throws {
+        let m = try smollm2()
+        var o = EngineOptions()
+        o.kvCacheMemory = 64 << 20
+        o.kvCacheType = .f32
+        let f32 = try LLMEngine(model: m, options: o)
+        defer { f32.shutdown() }
+        o.kvCacheType = .f16
+        let f16 = try LLMEngine(model: m, options: o)
+        defer { f16.shutdown() }
+        XCTAssertEqual(m.model.kvBytesPerToken(type: .f32), 2 * 30 * 192 * 4)
+        XCTAssertEqual(f16.kvPoolTokens, 2 * f32.kvPoolTokens)
+    }
+
     func testBadRequestsAreRejectedWhileOthersContinue() async throws {
         let m = try smollm2()
         var o = EngineOptions()
-        o.kvCacheMemory = 8 * 16 * 2 * 30 * 192 * 4 // 128 tokens of pool
+        o.kvCacheMemory = 8 * 16 * m.model.kvBytesPerToken(type: o.kvCacheType) // 128 tokens of pool
         o.contextSize = 512
         let engine = try LLMEngine(model: m, options: o)
         defer { engine.shutdown() }

@@ -39,9 +39,9 @@ final class Gemma3ReferenceTests: XCTestCase {
     }
 
     /// Logits at the last prompt position, the prompt fed in chunks the model accepts.
-    func firstLogits(_ loaded: LoadedModel, prompt: [Int]) throws -> [Float] {
+    func firstLogits(_ loaded: LoadedModel, prompt: [Int], kvCacheType: KVCacheType) throws -> [Float] {
         let blocks = (prompt.count + 15) / 16
-        let cache = loaded.model.makeKVCache(blockSize: 16, blockCount: blocks)
+        let cache = loaded.model.makeKVCache(blockSize: 16, blockCount: blocks, type: kvCacheType)
         let table = (0..<blocks).map { Int32($0) }
         var pos = 0
         var logits: [Float] = []
@@ -63,13 +63,31 @@ final class Gemma3ReferenceTests: XCTestCase {
         XCTAssertTrue(ref.cases.contains { $0.prompt_ids.count > window + 64 }, "one prompt must be longer than the sliding window")
     }
 
+    /// The reference is a float forward pass, so the F32 cache is the like-for-like check of the
+    /// model; the default F16 cache's count is printed beside it.
     func testGreedyTokensMatchReference() throws {
+        let f16 = try greedyMatches(kvCacheType: .f16)
+        let matching = try greedyMatches(kvCacheType: .f32)
+        // Issue 3 asks for 7 of 8. Measured today: 5 of 8 (first-position logits all have
+        // cosine > 0.99 and the same argmax); every divergence is at a near-tie (margins
+        // 0.03-0.11 logits). The graph is exact: run layer by layer on Swift's own inputs, the
+        // numpy reference with SwiftLLM's activation rounding reproduces each layer to 1e-5.
+        // What differs is int8 activation rounding, which Gemma amplifies (norm weights ~300).
+        // In numpy, rounding prompt rows everywhere and decode rows in Q4_K/Q6_K matmuls (as
+        // today) gives 5 of 8; float K-quant decode rows alone give 6; rounding only the K-quant
+        // matmuls of prompt rows gives 8 (scripts/reference/README.md, Gemma 3 section).
+        // This floor guards against regressions; raise it to 7 when the rounding changes.
+        print("gemma3 greedy: \(matching) of 8 prompts match the reference for 16 tokens with an F32 KV cache, \(f16) with F16 (goal: 7)")
+        XCTAssertGreaterThanOrEqual(matching, 5, "greedy tokens regressed against the reference")
+    }
+
+    func greedyMatches(kvCacheType: KVCacheType) throws -> Int {
         let loaded = try model()
         let ref = try reference()
         XCTAssertGreaterThanOrEqual(ref.cases.count, 8)
         var matching = 0
         for c in ref.cases {
-            let gen = Generator(model: loaded.model, tokenizer: loaded.tokenizer, contextSize: 1024)
+            let gen = Generator(model: loaded.model, tokenizer: loaded.tokenizer, contextSize: 1024, kvCacheType: kvCacheType)
             var p = SamplingParams()
             p.temperature = 0
             p.maxTokens = 16
@@ -80,23 +98,21 @@ final class Gemma3ReferenceTests: XCTestCase {
                 matching += 1
             } else {
                 let firstDiff = zip(result.tokenIDs, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1
-                print("prompt \(c.prompt.prefix(60).debugDescription) (\(c.prompt_ids.count) tokens): first difference at token \(firstDiff): got \(result.tokenIDs) expected \(expected)")
+                print("\(kvCacheType) cache, prompt \(c.prompt.prefix(60).debugDescription) (\(c.prompt_ids.count) tokens): first difference at token \(firstDiff): got \(result.tokenIDs) expected \(expected)")
             }
         }
-        // Issue 3 asks for 7 of 8. Measured today: 5 of 8 (first-position logits all have
-        // cosine > 0.99 and the same argmax); every divergence is at a near-tie (margins
-        // 0.03-0.11 logits). The graph is exact: run layer by layer on Swift's own inputs, the
-        // numpy reference with SwiftLLM's activation rounding reproduces each layer to 1e-5.
-        // What differs is int8 activation rounding, which Gemma amplifies (norm weights ~300).
-        // In numpy, rounding prompt rows everywhere and decode rows in Q4_K/Q6_K matmuls (as
-        // today) gives 5 of 8; float K-quant decode rows alone give 6; rounding only the K-quant
-        // matmuls of prompt rows gives 8 (scripts/reference/README.md, Gemma 3 section).
-        // This floor guards against regressions; raise it to 7 when the rounding changes.
-        print("gemma3 greedy: \(matching) of \(ref.cases.count) prompts match the reference for 16 tokens (goal: 7)")
-        XCTAssertGreaterThanOrEqual(matching, 5, "greedy tokens regressed against the reference")
+        return matching
     }
 
+    /// F32 cache: the like-for-like check. F16 cache (the default): measured 0.9725 on the code
+    /// prompt, whose keys reach |70| in layer 11 where F16 keeps ~3 significant digits; every
+    /// other prompt stays above 0.9995 and all argmaxes agree.
     func testFirstLogitsMatchReference() throws {
+        try checkFirstLogits(kvCacheType: .f32, minimumCosine: 0.99)
+        try checkFirstLogits(kvCacheType: .f16, minimumCosine: 0.95)
+    }
+
+    func checkFirstLogits(kvCacheType: KVCacheType, minimumCosine: Double) throws {
         let loaded = try model()
         for c in try reference().cases {
             let ref = c.first_logits
@@ -104,7 +120,7 @@ final class Gemma3ReferenceTests: XCTestCase {
             let expected: [Float] = raw.withUnsafeBytes { b in b.bindMemory(to: UInt16.self).map { Float(Float16(bitPattern: $0)) } }
             XCTAssertEqual(expected.count, ref.top_ids.count)
 
-            let logits = try firstLogits(loaded, prompt: c.prompt_ids)
+            let logits = try firstLogits(loaded, prompt: c.prompt_ids, kvCacheType: kvCacheType)
             XCTAssertEqual(logits.count, loaded.model.config.vocabularySize)
             let ours = ref.top_ids.map { logits[$0] }
             let cos = ours.cosineSimilarity(expected)
@@ -114,9 +130,9 @@ final class Gemma3ReferenceTests: XCTestCase {
             let lse = maxLogit + log(logits.reduce(0.0) { $0 + exp(Double($1) - maxLogit) })
             let top = ref.top_ids[0]
             let logProbDiff = abs((Double(logits[top]) - lse) - (Double(expected[0]) - ref.logsumexp))
-            print("prompt \(c.prompt.prefix(40).debugDescription) (\(c.prompt_ids.count) tokens): cosine \(cos), "
+            print("\(kvCacheType) cache, prompt \(c.prompt.prefix(40).debugDescription) (\(c.prompt_ids.count) tokens): cosine \(cos), "
                   + "argmax \(argmax ?? -1) vs \(top), top-1 log-prob difference \(logProbDiff)")
-            XCTAssertGreaterThan(cos, 0.99, "prompt \(c.prompt.prefix(60).debugDescription)")
+            XCTAssertGreaterThan(cos, minimumCosine, "\(kvCacheType) cache, prompt \(c.prompt.prefix(60).debugDescription)")
             XCTAssertEqual(argmax, top, "prompt \(c.prompt.prefix(60).debugDescription)")
         }
     }

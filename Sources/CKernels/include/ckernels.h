@@ -116,21 +116,28 @@ void ck_softmax(float *x, int n);
 
 // MARK: - Attention
 
+/// Element type of a KV cache pool.
+typedef enum { CK_KV_F32 = 0, CK_KV_F16 = 1 } ck_kv_type;
+
 /// Causal attention for the query rows of one sequence over its paged KV cache.
 ///
 /// q:      [n_q, n_heads, head_dim]  queries, row stride q_stride floats
 /// out:    [n_q, n_heads, head_dim]  row stride out_stride floats
-/// k_pool, v_pool: per-layer pools [n_blocks][block_size][n_kv_heads * head_dim] floats
+/// k_pool, v_pool: per-layer pools [n_blocks][block_size][n_kv_heads * head_dim] of `kv_type`
 /// block_table: block ids for positions 0.. of this sequence
 /// q_pos:  position of each query row; row i attends to keys 0...q_pos[i] (and within
 ///         `window` positions when window > 0, for sliding-window layers)
 /// Heads [head_begin, head_end) are computed (callers split heads across threads).
-void ck_attention_paged_f32(const float *q, int q_stride, float *out, int out_stride,
-                            const float *k_pool, const float *v_pool,
-                            const int32_t *block_table, int block_size,
-                            const int32_t *q_pos, int n_q,
-                            int n_heads, int n_kv_heads, int head_dim, float scale, int window,
-                            int head_begin, int head_end);
+void ck_attention_paged(const float *q, int q_stride, float *out, int out_stride,
+                        const void *k_pool, const void *v_pool, int kv_type,
+                        const int32_t *block_table, int block_size,
+                        const int32_t *q_pos, int n_q,
+                        int n_heads, int n_kv_heads, int head_dim, float scale, int window,
+                        int head_begin, int head_end);
+
+/// Writes n floats into a pool at element `offset`, converting to the pool's `kv_type`
+/// (F16: round to nearest even, the same on every ISA).
+void ck_kv_store(void *pool, size_t offset, const float *src, int n, int kv_type);
 
 // MARK: - Thread pool
 //
