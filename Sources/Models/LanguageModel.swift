@@ -32,12 +32,8 @@ extension LanguageModel {
 
 /// Loads the model described by a GGUF file, choosing the architecture from its metadata.
 public func loadModel(_ file: GGUFFile, pool: ThreadPool = ThreadPool(), maxBatchTokens: Int = 512) throws -> any LanguageModel {
-    switch file.architecture {
-    case "llama":
-        return try LlamaModel(file: file, pool: pool, maxBatchTokens: maxBatchTokens)
-    case "gemma3":
-        return try Gemma3Model(file: file, pool: pool, maxBatchTokens: maxBatchTokens)
-    default:
+    guard let make = Architectures.constructor(for: file.architecture) else {
         throw ModelError.unsupportedArchitecture(file.architecture)
     }
+    return try make(file, pool, maxBatchTokens)
 }

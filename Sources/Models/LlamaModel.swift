@@ -1,11 +1,12 @@
 import GGUF
 import Kernels
 
-/// The GGUF `llama` architecture: SmolLM2, Llama 2/3, Mistral and kin.
+/// The GGUF `llama` architecture (SmolLM2, Llama 2/3, Mistral) and its variants (`qwen2`).
 ///
-/// Per layer: RMSNorm -> Q, K, V -> RoPE (adjacent pairs) -> causal grouped-query attention
-/// -> output projection -> residual; RMSNorm -> SwiGLU feed-forward -> residual. The output
-/// head is `output.weight`, or the token embedding when tied.
+/// Per layer: RMSNorm -> Q, K, V (+ biases) -> RoPE -> causal grouped-query attention (over a
+/// sliding window if any) -> output projection -> residual; RMSNorm -> SwiGLU feed-forward ->
+/// residual. The output head is `output.weight`, or the token embedding when tied. Which
+/// optional steps run is the LlamaVariant's choice.
 public final class LlamaModel: LanguageModel {
     public var config: ModelConfig { run.config }
     public var maxBatchTokens: Int { run.maxBatchTokens }
@@ -21,6 +22,7 @@ public final class LlamaModel: LanguageModel {
         let gate: WeightMatrix      // [ffn, dim]
         let up: WeightMatrix        // [ffn, dim]
         let down: WeightMatrix      // [dim, ffn]
+        let qkvBias: (q: [Float], k: [Float], v: [Float])?  // [qDim], [kvDim], [kvDim]
     }
 
     let file: GGUFFile              // keeps the mapping alive
@@ -30,10 +32,14 @@ public final class LlamaModel: LanguageModel {
     let outputNorm: [Float]         // [dim]
     let output: WeightMatrix        // [vocab, dim]
     let ropeFrequencies: [Float]    // [ropeDim / 2]
+    let ropeStyle: Ops.RopeStyle
+    let window: Int                 // keys a query sees (0 = all)
 
-    public init(file: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 512, maxLogitRows: Int = 64) throws {
+    public init(file: GGUFFile, variant: LlamaVariant, pool: ThreadPool, maxBatchTokens: Int = 512, maxLogitRows: Int = 64) throws {
         let c = try ModelConfig(file: file)
         self.file = file
+        ropeStyle = variant.ropeStyle
+        window = variant.slidingWindow ? c.slidingWindow : 0
         let t = TensorLookup(file: file)
         let dim = c.embeddingLength
         tokenEmbedding = try t.matrix("token_embd.weight", rows: c.vocabularySize, cols: dim)
@@ -48,7 +54,10 @@ public final class LlamaModel: LanguageModel {
                 ffnNorm: try t.vector(p + "ffn_norm.weight", count: dim),
                 gate: try t.matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: dim),
                 up: try t.matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: dim),
-                down: try t.matrix(p + "ffn_down.weight", rows: dim, cols: c.feedForwardLength))
+                down: try t.matrix(p + "ffn_down.weight", rows: dim, cols: c.feedForwardLength),
+                qkvBias: variant.qkvBias ? (q: try t.vector(p + "attn_q.bias", count: c.qDim),
+                                            k: try t.vector(p + "attn_k.bias", count: c.kvDim),
+                                            v: try t.vector(p + "attn_v.bias", count: c.kvDim)) : nil)
         }
         outputNorm = try t.vector("output_norm.weight", count: dim)
         output = t.has("output.weight") ? try t.matrix("output.weight", rows: c.vocabularySize, cols: dim) : tokenEmbedding
@@ -66,8 +75,9 @@ public final class LlamaModel: LanguageModel {
         for (l, layer) in layers.enumerated() {
             run.normRows(run.x.pointer, into: run.xn.pointer, weight: layer.attnNorm, rows: T)
             run.projectQKV(wq: layer.wq, wk: layer.wk, wv: layer.wv, tokens: T)
-            run.ropeAndStore(batch, layer: l, cache: cache, inverseFrequencies: ropeFrequencies, style: .interleaved)
-            run.attention(batch, layer: l, cache: cache, scale: scale, window: 0)
+            if let b = layer.qkvBias { run.addQKVBias(q: b.q, k: b.k, v: b.v, tokens: T) }
+            run.ropeAndStore(batch, layer: l, cache: cache, inverseFrequencies: ropeFrequencies, style: ropeStyle)
+            run.attention(batch, layer: l, cache: cache, scale: scale, window: window)
             run.projectOutput(layer.wo, tokens: T)
             Ops.add(run.x.pointer, run.tmp.pointer, count: T * dim)
 

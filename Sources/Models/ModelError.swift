@@ -9,7 +9,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case contextOverflow(position: Int, contextLength: Int)
     case tokenOutOfRange(id: Int, vocabularySize: Int)
 
-    public static let supportedArchitectures = ["llama", "gemma3"]
+    /// The `general.architecture` names loadModel accepts (the Architectures table).
+    public static var supportedArchitectures: [String] { Architectures.names }
 
     public var description: String {
         switch self {

@@ -29,6 +29,28 @@ final class ModelLoadErrorTests: XCTestCase {
         var m = TinyLlama()
         m.architecture = "mamba"
         assertOneLineError(try loadModel(try m.file()), contains: "unsupported model architecture 'mamba'")
+        assertOneLineError(try loadModel(try m.file()), contains: "(supported: llama, mistral, qwen2, gemma3)")
+    }
+
+    /// `mistral` is read as `llama`: the same weights give the same logits.
+    func testMistralNameRunsTheLlamaGraph() throws {
+        var logits: [[Float]] = []
+        for arch in ["llama", "mistral"] {
+            var m = TinyLlama()
+            m.architecture = arch
+            let model = try loadModel(try m.file(), pool: ThreadPool(threads: 1))
+            let cache = model.makeKVCache(blockSize: 16, blockCount: 1)
+            var batch = Batch()
+            batch.append(tokens: [1, 2, 3], startPosition: 0, blockTable: [0], wantsLogits: true)
+            logits.append(Array(try model.forward(batch, cache: cache)))
+        }
+        XCTAssertEqual(logits[0], logits[1])
+    }
+
+    func testQwen2NeedsAttentionBiases() throws {
+        var m = TinyLlama()
+        m.architecture = "qwen2"
+        assertOneLineError(try loadModel(try m.file()), contains: "lacks tensor 'blk.0.attn_q.bias'")
     }
 
     func testUnsupportedTensorType() throws {

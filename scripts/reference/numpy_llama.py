@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A plain numpy forward pass of the GGUF `llama` architecture.
+"""A plain numpy forward pass of the GGUF `llama` architecture and its variants
+(`mistral`, `qwen2`; see VARIANTS).
 
 This is the reference the Swift engine is checked against, so it favours
 clarity over speed: every weight is dequantized once with gguf-py and the
@@ -15,6 +16,19 @@ Conventions that matter (and that were checked against llama.cpp output):
     dims of each head (n_rot = llama.rope.dimension_count, default head_dim).
   * GQA: query head h reads key/value head h // (n_head / n_head_kv).
   * The output head is token_embd.weight when output.weight is absent.
+
+Variants (the Swift LlamaVariant mirrors VARIANTS):
+  * qwen2 (llama.cpp src/models/qwen2.cpp): Q, K, V get attn_{q,k,v}.bias
+    added right after their projections, before RoPE; RoPE is NeoX style
+    (llama_model_rope_type: QWEN2 -> NEOX; the converter does not permute Q/K),
+    i.e. rotate (x[i], x[i + n_rot/2]). The sliding window is not applied,
+    as in llama.cpp's qwen2 graph.
+  * Sliding window (llama, mistral): when <arch>.attention.sliding_window = W
+    is present, every layer masks keys outside (p - W, p] for the query at p,
+    i.e. the key at p0 is masked when p - p0 >= W. This is Hugging Face's
+    Mistral mask (masking_utils.sliding_window_overlay: kv_idx > q_idx - W)
+    and llama.cpp's LLAMA_SWA_TYPE_STANDARD. llama.cpp's own `llama` graph
+    never applies a window (its converter does not write the key for Mistral).
 
 Library use:
     model = LlamaModel.load(path)
@@ -46,6 +60,8 @@ class Hyper:
     n_rot: int
     rms_eps: float
     vocab: int
+    rope_neox: bool = False
+    n_swa: int = 0           # 0 = no sliding window
 
     @property
     def head_dim(self) -> int:
@@ -63,6 +79,9 @@ class Layer:
     w_gate: np.ndarray
     w_up: np.ndarray
     w_down: np.ndarray
+    bq: np.ndarray | None = None
+    bk: np.ndarray | None = None
+    bv: np.ndarray | None = None
 
 
 @dataclass
@@ -117,6 +136,30 @@ def rope_normal(x: np.ndarray, positions: np.ndarray, n_rot: int, base: float) -
     return out
 
 
+def rope_neox(x: np.ndarray, positions: np.ndarray, n_rot: int, base: float) -> np.ndarray:
+    """ggml rope mode 2 (NEOX) on x of shape (n_tokens, n_heads, head_dim)."""
+    out = x.copy()
+    half = n_rot // 2
+    i = np.arange(half, dtype=np.float64)
+    inv_freq = base ** (-2.0 * i / n_rot)
+    angles = positions.astype(np.float64)[:, None] * inv_freq
+    cos = np.cos(angles)[:, None, :]
+    sin = np.sin(angles)[:, None, :]
+    x0 = x[..., 0:half]
+    x1 = x[..., half:n_rot]
+    out[..., 0:half] = x0 * cos - x1 * sin
+    out[..., half:n_rot] = x0 * sin + x1 * cos
+    return out
+
+
+# architecture -> (NeoX RoPE, Q/K/V biases, honours attention.sliding_window)
+VARIANTS = {
+    "llama": (False, False, True),
+    "mistral": (False, False, True),
+    "qwen2": (True, True, False),
+}
+
+
 def silu(x: np.ndarray) -> np.ndarray:
     return x / (1.0 + np.exp(-x))
 
@@ -158,22 +201,29 @@ class LlamaModel:
     def load(path: str) -> "LlamaModel":
         r = GGUFReader(path)
         arch = field_value(r, "general.architecture")
-        if arch != "llama":
+        if arch not in VARIANTS:
             raise ValueError(f"unsupported architecture {arch!r}")
-        n_embd = int(field_value(r, "llama.embedding_length"))
-        n_head = int(field_value(r, "llama.attention.head_count"))
+        neox, biases, swa = VARIANTS[arch]
+
+        def meta(key, default=None):
+            return field_value(r, f"{arch}.{key}", default)
+
+        n_embd = int(meta("embedding_length"))
+        n_head = int(meta("attention.head_count"))
         tok_embd = load_tensor(r, "token_embd.weight")
         hp = Hyper(
-            n_layer=int(field_value(r, "llama.block_count")),
+            n_layer=int(meta("block_count")),
             n_embd=n_embd,
             n_head=n_head,
-            n_head_kv=int(field_value(r, "llama.attention.head_count_kv", n_head)),
-            n_ff=int(field_value(r, "llama.feed_forward_length")),
-            n_ctx=int(field_value(r, "llama.context_length")),
-            rope_base=float(field_value(r, "llama.rope.freq_base", 10000.0)),
-            n_rot=int(field_value(r, "llama.rope.dimension_count", n_embd // n_head)),
-            rms_eps=float(field_value(r, "llama.attention.layer_norm_rms_epsilon", 1e-5)),
+            n_head_kv=int(meta("attention.head_count_kv", n_head)),
+            n_ff=int(meta("feed_forward_length")),
+            n_ctx=int(meta("context_length")),
+            rope_base=float(meta("rope.freq_base", 10000.0)),
+            n_rot=int(meta("rope.dimension_count", n_embd // n_head)),
+            rms_eps=float(meta("attention.layer_norm_rms_epsilon", 1e-5)),
             vocab=tok_embd.shape[0],
+            rope_neox=neox,
+            n_swa=int(meta("attention.sliding_window", 0)) if swa else 0,
         )
         layers = []
         for i in range(hp.n_layer):
@@ -188,6 +238,9 @@ class LlamaModel:
                 w_gate=load_tensor(r, p + "ffn_gate.weight"),
                 w_up=load_tensor(r, p + "ffn_up.weight"),
                 w_down=load_tensor(r, p + "ffn_down.weight"),
+                bq=load_tensor(r, p + "attn_q.bias") if biases else None,
+                bk=load_tensor(r, p + "attn_k.bias") if biases else None,
+                bv=load_tensor(r, p + "attn_v.bias") if biases else None,
             ))
         out_norm = load_tensor(r, "output_norm.weight")
         output = load_tensor(r, "output.weight") if has_tensor(r, "output.weight") else tok_embd
@@ -213,11 +266,15 @@ class LlamaModel:
         f16 = round_f16 if self.emulate_ggml else (lambda a: a)
         for li, L in enumerate(self.layers):
             h = qa(rms_norm(x, L.attn_norm, hp.rms_eps))
-            q = (h @ L.wq.T).reshape(n, hp.n_head, hd)
-            k = (h @ L.wk.T).reshape(n, hp.n_head_kv, hd)
-            v = (h @ L.wv.T).reshape(n, hp.n_head_kv, hd)
-            q = f16(rope_normal(q, positions, hp.n_rot, hp.rope_base))
-            k = f16(rope_normal(k, positions, hp.n_rot, hp.rope_base))
+            q, k, v = h @ L.wq.T, h @ L.wk.T, h @ L.wv.T
+            if L.bq is not None:
+                q, k, v = q + L.bq, k + L.bk, v + L.bv
+            q = q.reshape(n, hp.n_head, hd)
+            k = k.reshape(n, hp.n_head_kv, hd)
+            v = v.reshape(n, hp.n_head_kv, hd)
+            rope = rope_neox if hp.rope_neox else rope_normal
+            q = f16(rope(q, positions, hp.n_rot, hp.rope_base))
+            k = f16(rope(k, positions, hp.n_rot, hp.rope_base))
             v = f16(v)
             if len(cache.k) <= li:
                 cache.k.append(k)
@@ -227,9 +284,12 @@ class LlamaModel:
                 cache.v[li] = np.concatenate([cache.v[li], v], axis=0)
             keys, values = cache.k[li], cache.v[li]                    # (n_kv_tok, n_head_kv, hd)
             n_kv_tok = keys.shape[0]
-            # Causal mask: query at position p sees keys at positions <= p.
+            # Causal mask: query at position p sees keys at positions <= p,
+            # and with a sliding window W only those with p - key < W.
             key_pos = np.arange(n_kv_tok)
             mask = key_pos[None, :] > positions[:, None]              # (n, n_kv_tok)
+            if hp.n_swa > 0:
+                mask |= (positions[:, None] - key_pos[None, :]) >= hp.n_swa
             attn = np.empty((n, hp.n_head, hd))
             scale = 1.0 / np.sqrt(hd)
             for head in range(hp.n_head):
