@@ -65,7 +65,7 @@ final class ArchitectureReferenceTests: XCTestCase {
         let ref = try reference()
         for c in ref.cases {
             let model = try load(c)
-            let cache = model.makeKVCache(blockSize: blockSize, blockCount: blockTable.count)
+            let cache = model.makeKVCache(blockSize: blockSize, blockCount: blockTable.count, type: .f32)  // the reference is float
             var batch = Batch()
             batch.append(tokens: c.prompt_ids, startPosition: 0, blockTable: blockTable, wantsLogits: true)
             var logits = Array(try model.forward(batch, cache: cache))
@@ -88,7 +88,7 @@ final class ArchitectureReferenceTests: XCTestCase {
         let ref = try reference()
         for c in ref.cases {
             let model = try load(c)
-            let cache = model.makeKVCache(blockSize: blockSize, blockCount: blockTable.count)
+            let cache = model.makeKVCache(blockSize: blockSize, blockCount: blockTable.count, type: .f32)  // the reference is float
             var logits: [Float] = []
             var pos = 0
             while pos < c.prompt_ids.count {
