@@ -9,11 +9,18 @@ let package = Package(
     products: [
         .executable(name: "swiftllm", targets: ["swiftllm"]),
         .library(name: "SwiftLLM", targets: ["GGUF", "Kernels", "Models", "Tokenizers", "Engine"]),
+        .library(name: "SwiftLLMServer", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(name: "GGUF"),
@@ -26,15 +33,32 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // The OpenAI-compatible HTTP server; outside the `SwiftLLM` library so that library users
+        // do not pull in SwiftNIO.
+        .target(name: "Server", dependencies: [
+            "Engine", "Models", "Tokenizers", "GGUF",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .executableTarget(name: "swiftllm", dependencies: [
-            "Engine", "GGUF", "Models", "Tokenizers", "Kernels",
+            "Engine", "GGUF", "Models", "Tokenizers", "Kernels", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "Engine"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Kernels", "GGUF", "Tokenizers", "Engine"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Tokenizers", "Models"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "Engine",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

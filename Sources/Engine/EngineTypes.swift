@@ -54,8 +54,9 @@ public struct RequestTimings: Sendable, Codable, Equatable {
 /// What a request's stream delivers.
 public enum GenerationEvent: Sendable {
     /// A generated token and the text it completes (may be empty while a UTF-8 character or a
-    /// possible stop string is pending). `sample` is the index among the request's n samples.
-    case token(id: TokenID, text: String, sample: Int)
+    /// possible stop string is pending). `sample` is the index among the request's n samples;
+    /// `logprobs` is set when the request asked for them.
+    case token(id: TokenID, text: String, sample: Int, logprobs: TokenLogprobs?)
     /// Text released at the end without a new token (a held-back partial character or a
     /// suffix that turned out not to be a stop string).
     case text(String, sample: Int)

@@ -12,7 +12,7 @@ import Tokenizers
 ///     let engine = try LLMEngine(model: LoadedModel(path: path))
 ///     let handle = try engine.submit(prompt: "Once upon a time", params: SamplingParams(maxTokens: 32))
 ///     for try await event in handle.events {
-///         if case .token(_, let text, _) = event { print(text, terminator: "") }
+///         if case .token(_, let text, _, _) = event { print(text, terminator: "") }
 ///     }
 public final class LLMEngine: @unchecked Sendable {
     public let model: LoadedModel
@@ -133,7 +133,7 @@ public final class LLMEngine: @unchecked Sendable {
         var timings = RequestTimings()
         for try await event in handle.events {
             switch event {
-            case .token(let id, let delta, _): ids.append(id); text += delta
+            case .token(let id, let delta, _, _): ids.append(id); text += delta
             case .text(let delta, _): text += delta
             case .finished(_, let r, let t): reason = r; timings = t
             }
@@ -224,13 +224,19 @@ public final class LLMEngine: @unchecked Sendable {
         }
     }
 
+    private var rawLogits: [Float] = []
     private var promptTokensTotal = 0
     private var generatedTotal = 0
     private var finishedTotal = 0
 
     private func sampleNext(_ s: SequenceState, logits: UnsafeMutableBufferPointer<Float>) {
         let params = s.request.params
+        // The sampler edits logits in place (penalties, temperature); logprobs need the raw row.
+        if params.logprobs != nil { rawLogits.removeAll(keepingCapacity: true); rawLogits.append(contentsOf: logits) }
         let token = s.sampler.sample(logits: logits, history: s.tokens, generatedCount: s.generatedCount)
+        let logprobs = params.logprobs.map { k in
+            rawLogits.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, top: k) }
+        }
         let now = DispatchTime.now()
         if s.firstToken == nil { s.firstToken = now }
         if s.request.endTokenIDs.contains(token) {
@@ -240,7 +246,7 @@ public final class LLMEngine: @unchecked Sendable {
         s.tokens.append(token)
         generatedTotal += 1
         let out = s.stops.append(s.detokenizer.append(token))
-        s.request.continuation.yield(.token(id: token, text: out.text, sample: s.sample))
+        s.request.continuation.yield(.token(id: token, text: out.text, sample: s.sample, logprobs: logprobs))
         if out.stopped { finish(s, reason: .stop); return }
         if s.generatedCount >= params.maxTokens || s.tokens.count >= contextSize { finish(s, reason: .length) }
     }

@@ -31,6 +31,9 @@ public struct SamplingParams: Sendable, Codable, Equatable {
     public var stopTokenIDs: [Int] = []
     /// Keep generating past the model's end-of-sequence tokens (benchmarks).
     public var ignoreEOS: Bool = false
+    /// Report each sampled token's log-probability and this many most likely alternatives
+    /// (0...20); nil reports none.
+    public var logprobs: Int? = nil
 
     public init(
         temperature: Float = 1.0,
@@ -86,6 +89,7 @@ public struct SamplingParams: Sendable, Codable, Equatable {
         }
         guard maxTokens >= 1 else { throw fail("max_tokens must be >= 1 (got \(maxTokens))") }
         if stop.contains(where: \.isEmpty) { throw fail("stop strings must not be empty") }
+        if let k = logprobs, !(0...20).contains(k) { throw fail("top_logprobs must be in [0, 20] (got \(k))") }
         if let bad = stopTokenIDs.first(where: { $0 < 0 }) {
             throw fail("stop_token_ids must be >= 0 (got \(bad))")
         }
@@ -105,6 +109,7 @@ public struct SamplingParams: Sendable, Codable, Equatable {
         case stop
         case stopTokenIDs = "stop_token_ids"
         case ignoreEOS = "ignore_eos"
+        case logprobs
     }
 
     public init(from decoder: Decoder) throws {
@@ -123,6 +128,7 @@ public struct SamplingParams: Sendable, Codable, Equatable {
         stop = try c.decodeIfPresent([String].self, forKey: .stop) ?? d.stop
         stopTokenIDs = try c.decodeIfPresent([Int].self, forKey: .stopTokenIDs) ?? d.stopTokenIDs
         ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS) ?? d.ignoreEOS
+        logprobs = try c.decodeIfPresent(Int.self, forKey: .logprobs)
     }
 }
 

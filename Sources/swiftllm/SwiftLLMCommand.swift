@@ -9,6 +9,6 @@ struct SwiftLLMCommand: ParsableCommand {
         -m/--model takes a GGUF path or a known alias (\(knownAliases)); without -m the default \
         model (smollm2-135m) is used and fetched on first use into $SWIFTLLM_CACHE (~/.cache/swiftllm).
         """,
-        subcommands: [GenerateCommand.self, ChatCommand.self, TemplateCommand.self, TokenizeCommand.self, InspectCommand.self, PullCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, GenerateCommand.self, ChatCommand.self, TemplateCommand.self, TokenizeCommand.self, InspectCommand.self, PullCommand.self, BenchCommand.self]
     )
 }
