@@ -83,17 +83,15 @@ final class Gemma3ReferenceTests: XCTestCase {
                 print("prompt \(c.prompt.prefix(60).debugDescription) (\(c.prompt_ids.count) tokens): first difference at token \(firstDiff): got \(result.tokenIDs) expected \(expected)")
             }
         }
-        // Issue 3 asks for 7 of 8. Measured today: 5 of 8 (first-position logits all have
-        // cosine > 0.99 and the same argmax); every divergence is at a near-tie (margins
-        // 0.03-0.11 logits). The graph is exact: run layer by layer on Swift's own inputs, the
-        // numpy reference with SwiftLLM's activation rounding reproduces each layer to 1e-5.
-        // What differs is int8 activation rounding, which Gemma amplifies (norm weights ~300).
-        // In numpy, rounding prompt rows everywhere and decode rows in Q4_K/Q6_K matmuls (as
-        // today) gives 5 of 8; float K-quant decode rows alone give 6; rounding only the K-quant
-        // matmuls of prompt rows gives 8 (scripts/reference/README.md, Gemma 3 section).
-        // This floor guards against regressions; raise it to 7 when the rounding changes.
+        // Issue 3 asks for 7 of 8, and that is what this measures (the 709-token prompt parts
+        // at token 15). Every divergence seen was at a near-tie (margins 0.03-0.11 logits): the
+        // graph is exact (run layer by layer on Swift's own inputs, the numpy reference with
+        // SwiftLLM's activation rounding reproduces each layer to 1e-5), and what differs is
+        // int8 activation rounding, which Gemma amplifies (norm weights ~300). Decode rows use
+        // float activations in every quantized matmul (K-quants included); prompt rows still
+        // round to int8 (scripts/reference/README.md, Gemma 3 section).
         print("gemma3 greedy: \(matching) of \(ref.cases.count) prompts match the reference for 16 tokens (goal: 7)")
-        XCTAssertGreaterThanOrEqual(matching, 5, "greedy tokens regressed against the reference")
+        XCTAssertGreaterThanOrEqual(matching, 7, "greedy tokens regressed against the reference")
     }
 
     func testFirstLogitsMatchReference() throws {

@@ -94,6 +94,10 @@ void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, c
                            float *y, int ldy, int row_begin, int row_end);
 /// Reference twin: the dequantized row dotted with x in double precision.
 float ck_vec_dot_f32act_scalar(int type, int n, const void *w, const float *x);
+/// K-quants (Q2_K .. Q6_K): the scalar twin of their float-activation kernels, which do this
+/// exact arithmetic on every ISA (16 fmaf lanes in element order, a fixed summation tree), so
+/// it equals them bit for bit.
+float ck_kq_vec_dot_f32act_scalar(int type, int n, const void *w, const float *x);
 
 // MARK: - Elementwise and normalisation ops (float rows)
 
