@@ -51,7 +51,8 @@ float ck_kq_vec_dot_f32act_scalar(int type, int n, const void *w, const float *x
 
 /// Per row and super-block: w = dl[c] * q - ml[c] for the 16-element chunk c (ml = 0 for the
 /// formats without mins). Every entry is an exact product.
-typedef struct { float dl[16]; float ml[16]; } kq_factors;
+/// Q6_K also keeps its quants here as bytes (AVX-512 only).
+typedef struct { float dl[16]; float ml[16]; uint8_t u[CK_QK_K]; } kq_factors;
 
 /// Sixteen bytes as floats times `d`, into out[0..15] (exact: small integers times an fp16 value).
 KQ_AVX2 static inline void scale_u8(__m128i v, float d, float *out) {
@@ -196,22 +197,43 @@ KQ_AVX512 static inline void w32_q3_K(const void *blk, const kq_factors *f, int 
     *w1 = _mm512_permutexvar_ps(i1, _mm512_mul_ps(_mm512_set1_ps(f->dl[2 * s + 1]), qv));
 }
 
-/// q = low 4 bits | high 2 bits << 4 as an integer, then w = dl * q - 32 dl (ml holds 32 dl).
-KQ_AVX512 static inline __m512 w16_q6_K(const uint8_t *ql, const uint8_t *qh, int k, float dl, float ml) {
-    __m512i lo = bytes16(ql), hi = bytes16(qh);
-    if (k >> 1) lo = _mm512_srli_epi32(lo, 4);
-    hi = 2 * k <= 4 ? _mm512_slli_epi32(hi, (unsigned)(4 - 2 * k)) : _mm512_srli_epi32(hi, (unsigned)(2 * k - 4));
-    __m512i q = _mm512_and_si512(select_bits(_mm512_set1_epi32(0x0f), lo, hi), _mm512_set1_epi32(0x3f));
-    return _mm512_fmsub_ps(_mm512_set1_ps(dl), _mm512_cvtepi32_ps(q), _mm512_set1_ps(ml));
+/// The 256 quants u in 0..63 of a Q6_K block as bytes in element order, built 64 at a time
+/// (byte shifts move bits across the bytes of a 16-bit lane; the masks keep only own bits).
+KQ_AVX512 static inline void q6_K_bytes(const ck_block_q6_K *b, uint8_t u[CK_QK_K]) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi8(0x3f);
+    for (int h = 0; h < 2; h++) {
+        __m512i l = _mm512_loadu_si512(b->ql + 64 * h); // k = 0, 1 in the low nibbles, 2, 3 in the high
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+        // high bits of k = 0 (bits 0-1) and 2 (bits 4-5) in the low 32 bytes, of k = 1 and 3 in the high
+        __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        __m512i u01 = _mm512_and_si512(select_bits(m4, l, _mm512_slli_epi16(hb, 4)), m6);
+        __m512i u23 = _mm512_and_si512(select_bits(m4, _mm512_srli_epi16(l, 4), hb), m6);
+        _mm512_storeu_si512(u + 128 * h, u01);
+        _mm512_storeu_si512(u + 128 * h + 64, u23);
+    }
 }
 
+/// w = dl * u - 32 dl (ml holds 32 dl), from the bytes q6_K_bytes left in the factors.
 KQ_AVX512 static inline void w32_q6_K(const void *blk, const kq_factors *f, int s, __m512 *w0, __m512 *w1) {
-    const ck_block_q6_K *b = blk;
-    int h = s >> 2, k = s & 3;
-    const uint8_t *ql = b->ql + 64 * h + 32 * (k & 1), *qh = b->qh + 32 * h;
-    *w0 = w16_q6_K(ql, qh, k, f->dl[2 * s], f->ml[2 * s]);
-    *w1 = w16_q6_K(ql + 16, qh + 16, k, f->dl[2 * s + 1], f->ml[2 * s + 1]);
+    (void)blk;
+    *w0 = _mm512_fmsub_ps(_mm512_set1_ps(f->dl[2 * s]), _mm512_cvtepi32_ps(bytes16(f->u + 32 * s)), _mm512_set1_ps(f->ml[2 * s]));
+    *w1 = _mm512_fmsub_ps(_mm512_set1_ps(f->dl[2 * s + 1]), _mm512_cvtepi32_ps(bytes16(f->u + 32 * s + 16)), _mm512_set1_ps(f->ml[2 * s + 1]));
 }
+
+/// Per row and super-block set-up of the AVX-512 kernels: the factors, and Q6_K's quant bytes.
+/// The empty asm keeps them in memory: left to itself the compiler forwards the stored vectors
+/// through registers, and extracting lanes there costs more shuffles than the loads it saves.
+#define PREP512(SUFFIX, EXTRA)                                                                    \
+KQ_AVX512 static inline void prep512_##SUFFIX(const void *blk, kq_factors *f) {                   \
+    factors_##SUFFIX(blk, f);                                                                     \
+    EXTRA;                                                                                        \
+    __asm__ volatile("" : : "r"(f) : "memory");                                                   \
+}
+PREP512(q2_K, (void)0)
+PREP512(q3_K, (void)0)
+PREP512(q4_K, (void)0)
+PREP512(q5_K, (void)0)
+PREP512(q6_K, q6_K_bytes(blk, f->u))
 
 /// The canonical lane tree: 256-bit halves, then 128-bit halves, then pairs.
 KQ_AVX512 static inline float hsum16_avx512(__m512 v) {
@@ -232,7 +254,7 @@ KQ_AVX512 static void dot4f_##SUFFIX##_avx512(int n, const void *w, size_t row_b
     for (int i = 0; i < n / CK_QK_K; i++) {                                                       \
         const BLOCK *b[4];                                                                        \
         kq_factors f[4];                                                                          \
-        for (int r = 0; r < 4; r++) { b[r] = (const BLOCK *)ROWB(r) + i; factors_##SUFFIX(b[r], &f[r]); } \
+        for (int r = 0; r < 4; r++) { b[r] = (const BLOCK *)ROWB(r) + i; prep512_##SUFFIX(b[r], &f[r]); } \
         const float *xb = x + (size_t)i * CK_QK_K;                                                \
         _Pragma("clang loop unroll(full)") /* constant shifts */                                 \
         for (int s = 0; s < 8; s++) {                                                             \
@@ -253,7 +275,7 @@ KQ_AVX512 static void gemm4x4f_##SUFFIX##_avx512(int n, const void *w, size_t ro
     for (int i = 0; i < n / CK_QK_K; i++) {                                                       \
         const BLOCK *b[4];                                                                        \
         kq_factors f[4];                                                                          \
-        for (int r = 0; r < 4; r++) { b[r] = (const BLOCK *)ROWB(r) + i; factors_##SUFFIX(b[r], &f[r]); } \
+        for (int r = 0; r < 4; r++) { b[r] = (const BLOCK *)ROWB(r) + i; prep512_##SUFFIX(b[r], &f[r]); } \
         _Pragma("clang loop unroll(full)") /* constant shifts */                                 \
         for (int s = 0; s < 8; s++) {                                                             \
             __m512 W[4][2];                                                                       \

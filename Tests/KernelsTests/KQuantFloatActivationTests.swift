@@ -92,36 +92,44 @@ final class KQuantFloatActivationTests: XCTestCase {
         }
     }
 
-    /// Decode-shaped timing (one token, Gemma-sized matrices): float kernels vs Q8_K kernels.
+    /// Float kernels against the int8 path (activation quantization included) on Gemma 3
+    /// 270M-shaped matrices, one thread: decode (1 token) and a prefill chunk (64 tokens).
     /// Prints only; run with SWIFTLLM_BENCH=1.
-    func testBenchmarkFloatVsInt8Decode() throws {
+    func testBenchmarkFloatVsInt8() throws {
         try XCTSkipUnless(ProcessInfo.processInfo.environment["SWIFTLLM_BENCH"] != nil, "set SWIFTLLM_BENCH=1")
         var rng = SplitMix(seed: 34)
-        for type in [GGMLType.q4_K, .q6_K] {
-            let rows = 640, cols = 2048
-            let w = (0..<rows).flatMap { _ in randomKRow(type, cols, &rng) }
-            let x = (0..<cols).map { _ in rng.float() }
-            let t = Int32(type.rawValue)
-            var a = [UInt8](repeating: 0, count: ck_activation_row_bytes(t, Int32(cols)))
-            var y = [Float](repeating: 0, count: rows)
-            let rowBytes = type.byteCount(elements: cols)!
-            func best(_ body: () -> Void) -> Double {
-                var b = Double.infinity
-                for _ in 0..<200 {
-                    let s = DispatchTime.now().uptimeNanoseconds
-                    body()
-                    b = min(b, Double(DispatchTime.now().uptimeNanoseconds - s) / 1e3)
+        let shapes: [(GGMLType, Int, Int)] = [(.q4_K, 640, 2048), (.q6_K, 640, 2048), (.q5_0, 2048, 640), (.q8_0, 256, 640), (.q4_1, 1536, 576), (.q8_0, 576, 576)]
+        for (type, rows, cols) in shapes {
+            let w = (0..<rows).flatMap { _ in type.blockSize == 256 ? randomKRow(type, cols, &rng) : randomRow(type, cols, &rng) }
+            let t = Int32(type.rawValue), rowBytes = type.byteCount(elements: cols)!
+            for T in [1, 64] {
+                let x = (0..<(T * cols)).map { _ in rng.float() }
+                let aRow = ck_activation_row_bytes(t, Int32(cols))
+                var a = [UInt8](repeating: 0, count: T * aRow)
+                var y = [Float](repeating: 0, count: T * rows)
+                let repeats = T == 1 ? 200 : 10
+                w.withUnsafeBytes { wb in
+                    let f = best(repeats) { ck_matmul_rows_f32act(t, Int32(cols), wb.baseAddress!, rowBytes, x, Int32(T), &y, Int32(rows), 0, Int32(rows)) }
+                    let q = best(repeats) {
+                        a.withUnsafeMutableBytes { ab in
+                            for r in 0..<T { ck_quantize_activation(t, Array(x[(r * cols)..<((r + 1) * cols)]), ab.baseAddress! + r * aRow, Int32(cols)) }
+                        }
+                        ck_matmul_rows(t, Int32(cols), wb.baseAddress!, rowBytes, a, aRow, Int32(T), &y, Int32(rows), 0, Int32(rows))
+                    }
+                    print("\(type) \(rows)x\(cols), \(T) tokens, 1 thread: float \(Int(f)) us, int8 \(Int(q)) us, float/int8 \((f / q * 100).rounded() / 100)")
                 }
-                return b
-            }
-            w.withUnsafeBytes { wb in
-                let f = best { ck_matmul_rows_f32act(t, Int32(cols), wb.baseAddress!, rowBytes, x, 1, &y, Int32(rows), 0, Int32(rows)) }
-                let q = best {
-                    ck_quantize_activation(t, x, &a, Int32(cols))
-                    ck_matmul_rows(t, Int32(cols), wb.baseAddress!, rowBytes, a, a.count, 1, &y, Int32(rows), 0, Int32(rows))
-                }
-                print("\(type) \(rows)x\(cols), 1 token, 1 thread: float \(f) us, int8 \(q) us")
             }
         }
     }
+}
+
+/// Best wall time of `repeats` runs, in microseconds.
+private func best(_ repeats: Int, _ body: () -> Void) -> Double {
+    var b = Double.infinity
+    for _ in 0..<repeats {
+        let s = DispatchTime.now().uptimeNanoseconds
+        body()
+        b = min(b, Double(DispatchTime.now().uptimeNanoseconds - s) / 1e3)
+    }
+    return b
 }
