@@ -139,6 +139,14 @@ int ck_type_has_f32_kernel(int type) {
     return f32act_type(type) || ck_kq_has_f32_kernel(type);
 }
 
+/// Prompt rows (compute-bound) keep int8 activations where an int8 4x4 GEMM exists. Formats
+/// with a float 4x4 GEMM but no int8 one (Q4_0, Q5_0 on AVX-512) multiply them faster as floats
+/// (Q5_0, Gemma 3 270M shapes: about 4x; KQuantFloatActivationTests.testBenchmarkFloatVsInt8),
+/// and unrounded as a bonus.
+int ck_type_f32_for_prompt(int type) {
+    return gemm4x4f_for(type) != 0 && (ck_cpu_isa() < CK_ISA_AVX512 || ck_gemm4x4_avx512_for(type) == 0);
+}
+
 void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, const float *x, int T,
                            float *y, int ldy, int row_begin, int row_end) {
     int kq = ck_kq_has_f32_kernel(type);

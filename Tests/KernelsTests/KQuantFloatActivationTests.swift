@@ -98,7 +98,7 @@ final class KQuantFloatActivationTests: XCTestCase {
     func testBenchmarkFloatVsInt8() throws {
         try XCTSkipUnless(ProcessInfo.processInfo.environment["SWIFTLLM_BENCH"] != nil, "set SWIFTLLM_BENCH=1")
         var rng = SplitMix(seed: 34)
-        let shapes: [(GGMLType, Int, Int)] = [(.q4_K, 640, 2048), (.q6_K, 640, 2048), (.q5_0, 2048, 640), (.q8_0, 256, 640), (.q4_1, 1536, 576), (.q8_0, 576, 576)]
+        let shapes: [(GGMLType, Int, Int)] = [(.q4_K, 640, 2048), (.q6_K, 640, 2048), (.q5_0, 2048, 640), (.q8_0, 256, 640), (.q4_1, 1536, 576), (.q8_0, 576, 576), (.q4_0, 1536, 576)]
         for (type, rows, cols) in shapes {
             let w = (0..<rows).flatMap { _ in type.blockSize == 256 ? randomKRow(type, cols, &rng) : randomRow(type, cols, &rng) }
             let t = Int32(type.rawValue), rowBytes = type.byteCount(elements: cols)!

@@ -89,6 +89,9 @@ void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
 
 /// Whether this CPU has a kernel multiplying `type` weights by unrounded float activations.
 int ck_type_has_f32_kernel(int type);
+/// Whether prompt rows (large batches) of `type` are faster with float activations than with
+/// int8 on this CPU (a float 4x4 GEMM exists and an int8 one does not).
+int ck_type_f32_for_prompt(int type);
 /// As ck_matmul_rows, but `x` is [T, n] floats used as they are (no activation quantization).
 void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, const float *x, int T,
                            float *y, int ldy, int row_begin, int row_end);
