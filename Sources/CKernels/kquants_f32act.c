@@ -3,10 +3,10 @@
 // Same role as quant_f32act.c for the 32-element formats: decode steps skip the int8 (Q8_K)
 // activation rounding, which Gemma 3 amplifies into greedy divergences at near-ties.
 //
-// One arithmetic on every ISA, bit for bit. Every dequantized K-quant weight is exact in
-// float32 (an fp16 scale times a 6-bit sub-scale times a quant of at most 6 bits fits in 24
-// bits, and `d*sc*q - dmin*m` rounds once however it is computed), so the kernels see exactly
-// the weights ck_dequantize gives. The dot product then runs on sixteen float lanes: lane l
+// One arithmetic on every ISA, bit for bit. The kernels see exactly the weights ck_dequantize
+// gives: an fp16 scale times a 6-bit sub-scale times a quant of at most 6 bits fits in 24 bits,
+// so dl = d*sc, dl*q and dmin*m are exact, and `dl*q - dmin*m` rounds once whether fused or
+// not (the AVX-512 kernels look these values up in per-sub-block tables, see below). The dot product then runs on sixteen float lanes: lane l
 // accumulates, in element order, fmaf(w[16c + l], x[16c + l], acc[l]) over the row's 16-element
 // chunks c, and the lanes are summed as a fixed tree (l + l+8, then +4, +2, +1). The scalar twin
 // (ck_kq_vec_dot_f32act_scalar), the AVX2 kernels (two 8-lane halves) and the AVX-512 kernels
