@@ -28,6 +28,11 @@ typedef void (*ck_dot4_fn)(int n, const void *w, size_t row_bytes, const void *a
 typedef void (*ck_gemm4x4_fn)(int n, const void *w, size_t row_bytes, const void *a, size_t a_row_bytes,
                               float *y, int ldy);
 
+/// Float activations (quant_f32act.c, kquants_f32act.c): four weight rows against one float
+/// row -> out[4]; four rows x four float rows -> y[t * ldy + r].
+typedef void (*ck_dot4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *out);
+typedef void (*ck_gemm4x4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *y, int ldy);
+
 ck_dot_fn ck_dot_scalar_for(int type);
 ck_gemm4x4_fn ck_gemm4x4_avx512_for(int type);
 ck_dot4_fn ck_dot4_avx512_for(int type);

@@ -101,4 +101,10 @@ ck_dot_fn ck_kq_dot_avx512_for(int type);
 ck_dot4_fn ck_kq_dot4_avx512_for(int type);
 ck_gemm4x4_fn ck_kq_gemm4x4_avx512_for(int type);
 
+/// Float-activation kernels (kquants_f32act.c), which ck_matmul_rows_f32act runs for the
+/// K-quant formats; the tail rows take ck_kq_vec_dot_f32act_scalar (same arithmetic).
+int ck_kq_has_f32_kernel(int type);
+ck_dot4f_fn ck_kq_dot4f_for(int type);
+ck_gemm4x4f_fn ck_kq_gemm4x4f_for(int type);
+
 #endif

@@ -4,21 +4,21 @@
 // layers that drifts greedy decoding away from a float reference at near-ties. Decode steps
 // are bandwidth-bound, so unpacking weights to float and multiplying full-precision
 // activations costs no extra wall time there; prefill (compute-bound) keeps the int8 path.
-#include "internal.h"
+#include "kquants.h"
 
 static int f32act_type(int type) {
     return type == CK_Q4_0 || type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q8_0;
 }
 
-/// Reference: dequantize the row blockwise and accumulate in double.
+/// Reference: dequantize the row blockwise and accumulate in double (any block format).
 float ck_vec_dot_f32act_scalar(int type, int n, const void *w, const float *x) {
-    float buf[32];
+    float buf[CK_QK_K];
     int bs = ck_type_block_size(type), bb = ck_type_block_bytes(type);
-    if (bs != 32) return 0;
+    if (bs != 32 && bs != CK_QK_K) return 0;
     double s = 0;
-    for (int i = 0; i < n / 32; i++) {
-        ck_dequantize(type, (const uint8_t *)w + (size_t)i * bb, buf, 32);
-        for (int j = 0; j < 32; j++) s += (double)buf[j] * x[32 * i + j];
+    for (int i = 0; i < n / bs; i++) {
+        ck_dequantize(type, (const uint8_t *)w + (size_t)i * bb, buf, bs);
+        for (int j = 0; j < bs; j++) s += (double)buf[j] * x[(size_t)bs * i + j];
     }
     return (float)s;
 }
@@ -107,9 +107,7 @@ KERNELS_F32(q4_1, ck_block_q4_1, nibbles(blk->qs, &lo, &hi), _cvtsh_ss(blk->m))
 KERNELS_F32(q5_0, ck_block_q5_0, q5_values(blk->qs, blk->qh, &lo, &hi), -16.0f * d)
 KERNELS_F32(q8_0, ck_block_q8_0, q8_values(blk->qs, &lo, &hi), 0.0f)
 
-typedef void (*gemm4x4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *y, int ldy);
-
-static gemm4x4f_fn gemm4x4f_for(int type) {
+static ck_gemm4x4f_fn gemm4x4f_for(int type) {
     if (ck_cpu_isa() < CK_ISA_AVX512) return 0;
     switch (type) {
     case CK_Q4_0: return gemm4x4f_q4_0;
@@ -120,9 +118,7 @@ static gemm4x4f_fn gemm4x4f_for(int type) {
     }
 }
 
-typedef void (*dot4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *out);
-
-static dot4f_fn dot4f_for(int type) {
+static ck_dot4f_fn dot4f_for(int type) {
     if (ck_cpu_isa() < CK_ISA_AVX512) return 0;
     switch (type) {
     case CK_Q4_0: return dot4f_q4_0;
@@ -133,22 +129,30 @@ static dot4f_fn dot4f_for(int type) {
     }
 }
 #else
-typedef void (*dot4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *out);
-typedef void (*gemm4x4f_fn)(int n, const void *w, size_t row_bytes, const float *x, float *y, int ldy);
-static dot4f_fn dot4f_for(int type) { (void)type; return 0; }
-static gemm4x4f_fn gemm4x4f_for(int type) { (void)type; return 0; }
+static ck_dot4f_fn dot4f_for(int type) { (void)type; return 0; }
+static ck_gemm4x4f_fn gemm4x4f_for(int type) { (void)type; return 0; }
 #endif
 
 /// Every ISA has the float-activation path (AVX-512 kernels, else the dequantize-and-dot
 /// reference), so decode numerics and greedy outputs do not depend on the machine's ISA.
 int ck_type_has_f32_kernel(int type) {
-    return f32act_type(type);
+    return f32act_type(type) || ck_kq_has_f32_kernel(type);
+}
+
+/// Prompt rows (compute-bound) keep int8 activations where an int8 4x4 GEMM exists. Formats
+/// with a float 4x4 GEMM but no int8 one (Q4_0, Q5_0 on AVX-512) multiply them faster as floats
+/// (Q5_0, Gemma 3 270M shapes: about 4x; KQuantFloatActivationTests.testBenchmarkFloatVsInt8),
+/// and unrounded as a bonus.
+int ck_type_f32_for_prompt(int type) {
+    return gemm4x4f_for(type) != 0 && (ck_cpu_isa() < CK_ISA_AVX512 || ck_gemm4x4_avx512_for(type) == 0);
 }
 
 void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, const float *x, int T,
                            float *y, int ldy, int row_begin, int row_end) {
-    dot4f_fn fn4 = dot4f_for(type);
-    gemm4x4f_fn gemm = gemm4x4f_for(type);
+    int kq = ck_kq_has_f32_kernel(type);
+    ck_dot4f_fn fn4 = kq ? ck_kq_dot4f_for(type) : dot4f_for(type);
+    ck_gemm4x4f_fn gemm = kq ? ck_kq_gemm4x4f_for(type) : gemm4x4f_for(type);
+    float (*tail)(int, int, const void *, const float *) = kq ? ck_kq_vec_dot_f32act_scalar : ck_vec_dot_f32act_scalar;
     const uint8_t *wb = w;
     int r = row_begin;
     if (fn4) {
@@ -167,5 +171,5 @@ void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, c
     }
     for (; r < row_end; r++)
         for (int t = 0; t < T; t++)
-            y[(size_t)t * ldy + r] = ck_vec_dot_f32act_scalar(type, n, wb + (size_t)r * w_row_bytes, x + (size_t)t * n);
+            y[(size_t)t * ldy + r] = tail(type, n, wb + (size_t)r * w_row_bytes, x + (size_t)t * n);
 }

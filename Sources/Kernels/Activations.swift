@@ -81,13 +81,15 @@ extension WeightMatrix {
     /// Rows marked in `input.floatRows` (decode tokens) multiply float activations when the
     /// format has such a kernel: decode is bandwidth-bound, so skipping activation rounding is
     /// free there and keeps greedy decoding on the float reference. Other rows (prompt chunks,
-    /// compute-bound) use int8 activations. A row's result depends only on its own mode, so a
-    /// sequence computes the same numbers alone or batched with others.
+    /// compute-bound) use int8 activations, except in formats whose float GEMM is the faster
+    /// one (`ck_type_f32_for_prompt`: Q4_0, Q5_0 on AVX-512). A row's result depends only on
+    /// its own mode, so a sequence computes the same numbers alone or batched with others.
     public func multiply(_ input: Activations, into out: UnsafeMutablePointer<Float>, ldOut: Int? = nil, pool: ThreadPool) {
         precondition(input.cols == cols, "matmul shape mismatch for \(name)")
         let t = Int32(type.rawValue), ld = Int32(ldOut ?? rows)
-        if input.anyFloatRows, let x = input.source, ck_type_has_f32_kernel(t) != 0 {
-            if input.allFloatRows {
+        let everyRowFloat = ck_type_f32_for_prompt(t) != 0
+        if input.anyFloatRows || everyRowFloat, let x = input.source, ck_type_has_f32_kernel(t) != 0 {
+            if input.allFloatRows || everyRowFloat {
                 ck_pool_matmul_f32act(pool.pool, t, Int32(cols), data, rowBytes, x, Int32(input.tokens), out, ld, Int32(rows))
             } else {
                 let (a, aRowBytes) = input.rows(for: type, pool: pool)

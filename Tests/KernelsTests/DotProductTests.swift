@@ -101,41 +101,53 @@ struct SplitMix: RandomNumberGenerator {
     mutating func float() -> Float { Float(Int64(bitPattern: next()) >> 11) / Float(1 << 52) }
 }
 
-/// The float-activation kernels (decode path) against the dequantize-and-dot reference.
+/// The float-activation kernels (decode path) against the dequantize-and-dot reference, and
+/// batched tokens against solo ones, on every ISA this CPU has (K-quants bit for bit against
+/// their scalar twin: KQuantFloatActivationTests).
 final class FloatActivationTests: XCTestCase {
+    override func tearDown() { CPUFeatures.limit(to: .avx512) }
+
     func testFloatActivationMatmulMatchesReference() throws {
         var rng = SplitMix(seed: 21)
         let pool = ThreadPool(threads: 2)
-        for type in [GGMLType.q4_0, .q4_1, .q5_0, .q8_0] {
-            let t = Int32(type.rawValue)
-            guard ck_type_has_f32_kernel(t) != 0 else { continue }
-            let rows = 37, cols = 576, T = 6
-            let w = (0..<rows).flatMap { _ in randomRow(type, cols, &rng) }
-            let x = (0..<(T * cols)).map { _ in rng.float() }
-            var y = [Float](repeating: .nan, count: T * rows)
-            try w.withUnsafeBytes { wb in
-                let m = try WeightMatrix(name: "w", type: type, rows: rows, cols: cols, data: wb.baseAddress!)
-                let acts = Activations()
-                let mask: [UInt8] = [1, 1, 1, 1, 1, 0] // a 4x4 float tile, a lone float row, an int8 row
+        for isa in CPUFeatures.ISA.allCases.reversed() where CPUFeatures.limit(to: isa) == isa {
+            for type in [GGMLType.q4_0, .q4_1, .q5_0, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K] {
+                try check(type, isa: isa, pool: pool, &rng)
+            }
+        }
+    }
+
+    private func check(_ type: GGMLType, isa: CPUFeatures.ISA, pool: ThreadPool, _ rng: inout SplitMix) throws {
+        let t = Int32(type.rawValue)
+        XCTAssertNotEqual(ck_type_has_f32_kernel(t), 0, "\(type)")
+        let kQuant = type.blockSize == 256
+        let rows = 37, cols = kQuant ? 768 : 576, T = 6
+        let w = (0..<rows).flatMap { _ in kQuant ? randomKRow(type, cols, &rng) : randomRow(type, cols, &rng) }
+        let x = (0..<(T * cols)).map { _ in rng.float() }
+        var y = [Float](repeating: .nan, count: T * rows)
+        try w.withUnsafeBytes { wb in
+            let m = try WeightMatrix(name: "w", type: type, rows: rows, cols: cols, data: wb.baseAddress!)
+            let acts = Activations()
+            let mask: [UInt8] = [1, 1, 1, 1, 1, 0] // a 4x4 float tile, a lone float row, an int8 row
+            x.withUnsafeBufferPointer { xb in
+                acts.set(xb.baseAddress!, tokens: T, cols: cols, floatRows: mask)
+                y.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
+            }
+            // batch invariance: each float token alone gives bit-identical results
+            for tok in 0..<T where mask[tok] == 1 {
+                var alone = [Float](repeating: .nan, count: rows)
+                let one: [UInt8] = [1]
                 x.withUnsafeBufferPointer { xb in
-                    acts.set(xb.baseAddress!, tokens: T, cols: cols, floatRows: mask)
-                    y.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
+                    acts.set(xb.baseAddress! + tok * cols, tokens: 1, cols: cols, floatRows: one)
+                    alone.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
                 }
-                // batch invariance: each float token alone gives bit-identical results
-                for tok in 0..<T where mask[tok] == 1 {
-                    var alone = [Float](repeating: .nan, count: rows)
-                    let one: [UInt8] = [1]
-                    x.withUnsafeBufferPointer { xb in
-                        acts.set(xb.baseAddress! + tok * cols, tokens: 1, cols: cols, floatRows: one)
-                        alone.withUnsafeMutableBufferPointer { m.multiply(acts, into: $0.baseAddress!, pool: pool) }
-                    }
-                    XCTAssertEqual(alone, Array(y[(tok * rows)..<((tok + 1) * rows)]), "\(type) token \(tok) alone vs batched")
-                }
-                for tok in 0..<T where mask[tok] == 1 {
-                    for r in 0..<rows {
-                        let ref = x.withUnsafeBufferPointer { ck_vec_dot_f32act_scalar(t, Int32(cols), wb.baseAddress! + r * m.rowBytes, $0.baseAddress! + tok * cols) }
-                        XCTAssertEqual(y[tok * rows + r], ref, accuracy: 1e-4 * max(1, abs(ref)), "\(type) t=\(tok) r=\(r)")
-                    }
+                XCTAssertEqual(alone.map(\.bitPattern), y[(tok * rows)..<((tok + 1) * rows)].map(\.bitPattern),
+                               "\(type) \(isa) token \(tok) alone vs batched")
+            }
+            for tok in 0..<T where mask[tok] == 1 {
+                for r in 0..<rows {
+                    let ref = x.withUnsafeBufferPointer { ck_vec_dot_f32act_scalar(t, Int32(cols), wb.baseAddress! + r * m.rowBytes, $0.baseAddress! + tok * cols) }
+                    XCTAssertEqual(y[tok * rows + r], ref, accuracy: 1e-4 * max(1, abs(ref)), "\(type) \(isa) t=\(tok) r=\(r)")
                 }
             }
         }

@@ -68,17 +68,16 @@ final class Gemma3ReferenceTests: XCTestCase {
     func testGreedyTokensMatchReference() throws {
         let f16 = try greedyMatches(kvCacheType: .f16)
         let matching = try greedyMatches(kvCacheType: .f32)
-        // Issue 3 asks for 7 of 8. Measured today: 5 of 8 (first-position logits all have
-        // cosine > 0.99 and the same argmax); every divergence is at a near-tie (margins
-        // 0.03-0.11 logits). The graph is exact: run layer by layer on Swift's own inputs, the
-        // numpy reference with SwiftLLM's activation rounding reproduces each layer to 1e-5.
-        // What differs is int8 activation rounding, which Gemma amplifies (norm weights ~300).
-        // In numpy, rounding prompt rows everywhere and decode rows in Q4_K/Q6_K matmuls (as
-        // today) gives 5 of 8; float K-quant decode rows alone give 6; rounding only the K-quant
-        // matmuls of prompt rows gives 8 (scripts/reference/README.md, Gemma 3 section).
-        // This floor guards against regressions; raise it to 7 when the rounding changes.
+        // Issue 3 asks for 7 of 8. Measured: 8 of 8 on AVX-512, 7 with SWIFTLLM_ISA=avx2 (the
+        // 709-token prompt parts at token 15). Every divergence seen was at a near-tie (margins
+        // 0.03-0.11 logits): the graph is exact (run layer by layer on Swift's own inputs, the
+        // numpy reference with SwiftLLM's activation rounding reproduces each layer to 1e-5),
+        // and what differs is int8 activation rounding, which Gemma amplifies (norm weights
+        // ~300). Decode rows use float activations in every quantized matmul; prompt rows do in
+        // Q5_0 matmuls on AVX-512 and round to int8 elsewhere (scripts/reference/README.md,
+        // Gemma 3 section, has the count under each policy).
         print("gemma3 greedy: \(matching) of 8 prompts match the reference for 16 tokens with an F32 KV cache, \(f16) with F16 (goal: 7)")
-        XCTAssertGreaterThanOrEqual(matching, 5, "greedy tokens regressed against the reference")
+        XCTAssertGreaterThanOrEqual(matching, 7, "greedy tokens regressed against the reference")
     }
 
     func greedyMatches(kvCacheType: KVCacheType) throws -> Int {

@@ -89,11 +89,18 @@ void ck_matmul_rows(int type, int n, const void *w, size_t w_row_bytes,
 
 /// Whether this CPU has a kernel multiplying `type` weights by unrounded float activations.
 int ck_type_has_f32_kernel(int type);
+/// Whether prompt rows (large batches) of `type` are faster with float activations than with
+/// int8 on this CPU (a float 4x4 GEMM exists and an int8 one does not).
+int ck_type_f32_for_prompt(int type);
 /// As ck_matmul_rows, but `x` is [T, n] floats used as they are (no activation quantization).
 void ck_matmul_rows_f32act(int type, int n, const void *w, size_t w_row_bytes, const float *x, int T,
                            float *y, int ldy, int row_begin, int row_end);
 /// Reference twin: the dequantized row dotted with x in double precision.
 float ck_vec_dot_f32act_scalar(int type, int n, const void *w, const float *x);
+/// K-quants (Q2_K .. Q6_K): the scalar twin of their float-activation kernels, which do this
+/// exact arithmetic on every ISA (16 fmaf lanes in element order, a fixed summation tree), so
+/// it equals them bit for bit.
+float ck_kq_vec_dot_f32act_scalar(int type, int n, const void *w, const float *x);
 
 // MARK: - Elementwise and normalisation ops (float rows)
 
