@@ -59,6 +59,8 @@ let package = Package(
             "Server", "Engine",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
+        // Drives the built `swiftllm serve` with the real openai client and headless Chromium.
+        .testTarget(name: "EndToEndTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -21,6 +21,10 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
             logger.info("\(request.method) \(request.uri.path) \(status.code)")
             throw APIError(status: status, message: message, type: status.code >= 500 ? "server_error" : "invalid_request_error",
                            code: status == .notFound ? "not_found" : nil)
+        } catch is CancellationError {
+            // The client left (see OpenAIServer.generate); there is no one to answer.
+            logger.info("\(request.method) \(request.uri.path) client disconnected")
+            throw CancellationError()
         } catch {
             logger.error("\(request.method) \(request.uri.path) 500 \(error)")
             throw APIError(status: .internalServerError, message: "Internal error: \(error)", type: "server_error")

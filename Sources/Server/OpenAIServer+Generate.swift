@@ -7,7 +7,8 @@ import Tokenizers
 extension OpenAIServer {
     /// `POST /v1/chat/completions` and `POST /v1/completions`.
     func generate(_ request: Request, context: some RequestContext, kind: GenerationRequest.Kind) async throws -> Response {
-        let body = try await readJSON(request)
+        var request = request
+        let body = try await readJSON(&request)
         let parsed: GenerationRequest
         switch kind {
         case .chat: parsed = try ChatRequestParser.parse(body, info: info)
@@ -26,6 +27,9 @@ extension OpenAIServer {
             throw submissionError(error)
         }
         let builder = ResponseBuilder(request: parsed, tokenizer: info.tokenizer)
+        // Watching for the client leaving (consumeWithCancellationOnInboundClose) ends the
+        // connection's inbound stream, so Hummingbird closes the connection after the response.
+        // Say so: a keep-alive client would otherwise send its next request into a closing socket.
         if !parsed.stream {
             defer { release(sequences) }
             // A client that leaves while its request is queued or running cancels it: the
@@ -33,14 +37,17 @@ extension OpenAIServer {
             let choices = try await request.body.consumeWithCancellationOnInboundClose { _ in
                 try await self.collect(events, parsed)
             }
-            return json(builder.response(choices))
+            var response = json(builder.response(choices))
+            response.headers[.connection] = "close"
+            return response
         }
         let req = request
+        let admission = Admission(server: self, sequences: sequences)
         return Response(
             status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "keep-alive"],
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"],
             body: ResponseBody { writer in
-                defer { self.release(sequences) }
+                defer { admission.release() }
                 try await req.body.consumeWithCancellationOnInboundClose { _ in
                     try await self.stream(events, builder, to: &writer)
                 }
@@ -53,6 +60,7 @@ extension OpenAIServer {
         var choices = [ResponseBuilder.Choice](repeating: .init(), count: request.choiceCount)
         do {
             for try await e in events { apply(e, to: &choices) }
+            try Self.checkAllFinished(choices)
         } catch {
             recordUnfinished(choices, error)
             throw submissionError(error)
@@ -89,6 +97,7 @@ extension OpenAIServer {
                     try await send(b.finishChunk(choice: e.choice, reason: reason), &writer)
                 }
             }
+            try Self.checkAllFinished(choices)
         } catch {
             recordUnfinished(choices, error)
             if error is CancellationError { throw error }
@@ -100,6 +109,14 @@ extension OpenAIServer {
         }
         if request.includeUsage { try await send(b.usageChunk(choices), &writer) }
         try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+    }
+
+    /// An AsyncThrowingStream ends quietly (no error) when the consuming task is cancelled, so a
+    /// client that left shows up as events that ran out before every choice finished.
+    private static func checkAllFinished(_ choices: [ResponseBuilder.Choice]) throws {
+        guard choices.contains(where: { $0.finishReason == nil }) else { return }
+        if Task.isCancelled { throw CancellationError() }
+        throw APIError(status: .internalServerError, message: "The engine ended the request before it finished", type: "server_error")
     }
 
     private func send(_ chunk: JSONValue, _ writer: inout any ResponseBodyWriter) async throws {

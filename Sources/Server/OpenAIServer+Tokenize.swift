@@ -7,7 +7,8 @@ extension OpenAIServer {
     /// the chat template) -> `{"tokens", "count", "max_model_len"}`, as vLLM answers (llama.cpp's
     /// `content` spelling is accepted too). `add_special_tokens` (default true) adds BOS.
     func tokenize(_ request: Request, context: some RequestContext) async throws -> Response {
-        let f = try RequestFields(try await readJSON(request))
+        var request = request
+        let f = try RequestFields(try await readJSON(&request))
         _ = try SamplingFields.checkModel(f, info)
         let addSpecial = try f.bool("add_special_tokens") ?? f.bool("add_special") ?? true
         let tokens: [TokenID]
@@ -38,7 +39,8 @@ extension OpenAIServer {
 
     /// `POST /detokenize`: `{"tokens": [ids]}` -> `{"prompt": text}` (and llama.cpp's `content`).
     func detokenize(_ request: Request, context: some RequestContext) async throws -> Response {
-        let f = try RequestFields(try await readJSON(request))
+        var request = request
+        let f = try RequestFields(try await readJSON(&request))
         _ = try SamplingFields.checkModel(f, info)
         guard case .array(let list)? = f.value("tokens") else {
             throw APIError.invalid("'tokens' (a list of token ids) is required", param: "tokens")

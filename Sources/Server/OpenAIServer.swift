@@ -102,15 +102,44 @@ public final class OpenAIServer: @unchecked Sendable {
         lock.lock(); admittedSequences -= sequences; lock.unlock()
     }
 
+    /// A streaming request's admitted sequences, given back exactly once: when its body ends, or
+    /// when Hummingbird drops a body it never ran because the client was gone before the head
+    /// could be written (the dropped events stream cancels the engine work by itself).
+    final class Admission: @unchecked Sendable {
+        private let server: OpenAIServer
+        private let sequences: Int
+        private let lock = NSLock()
+        private var released = false
+
+        init(server: OpenAIServer, sequences: Int) {
+            self.server = server
+            self.sequences = sequences
+        }
+
+        func release() {
+            lock.lock()
+            let first = !released
+            released = true
+            lock.unlock()
+            if first { server.release(sequences) }
+        }
+
+        deinit { release() }
+    }
+
     // MARK: - Bodies
 
-    func readJSON(_ request: Request) async throws -> JSONValue {
+    /// Collects the body into the request (`collectBody`, not `body.collect`): the request then
+    /// remembers that its body ended, which `consumeWithCancellationOnInboundClose` needs. A body
+    /// read with `body.collect` leaves that function's inbound-close watcher without the `.end`
+    /// part, and a client that disconnects then crashes the process (an unfinished NIO source).
+    func readJSON(_ request: inout Request) async throws -> JSONValue {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > options.maxBodyBytes {
             throw APIError.tooLarge(limit: options.maxBodyBytes)
         }
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: options.maxBodyBytes)
+            buffer = try await request.collectBody(upTo: options.maxBodyBytes)
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(limit: options.maxBodyBytes)
         }

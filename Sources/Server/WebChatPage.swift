@@ -93,12 +93,16 @@ header {
 .msg.assistant.stopped .note, .msg.assistant .note { color: var(--muted); font-style: italic; }
 .msg.assistant.error { background: var(--error-bg); border-color: var(--error-border); color: var(--error-text); }
 .msg.assistant.error strong { display: block; margin-bottom: 2px; }
+.msg.assistant.error .retry { display: flex; margin-top: 8px; height: 30px; font-size: 13px; color: var(--text); }
+.msg.user.failed { opacity: .55; }
 .stats {
-  display: flex; flex-wrap: wrap; gap: 4px 12px; padding: 0 4px; font-size: 12px; color: var(--muted);
+  display: flex; flex-wrap: wrap; align-items: center; gap: 2px 0; padding: 0 4px; font-size: 12px; color: var(--muted);
   font-family: var(--mono); font-variant-numeric: tabular-nums; min-height: 18px;
 }
+.stats:empty { min-height: 0; }
 .stats b { font-weight: 600; color: var(--text); }
-.stats .tag { padding: 0 6px; border-radius: 6px; background: var(--panel-2); border: 1px solid var(--border); }
+.stats .sep { opacity: .5; white-space: pre; }
+.stats .tag { margin-left: 8px; padding: 0 6px; border-radius: 6px; background: var(--panel-2); border: 1px solid var(--border); }
 .empty { max-width: 560px; margin: 10vh auto 0; text-align: center; color: var(--muted); }
 .empty h1 { font-size: 24px; color: var(--text); margin: 12px 0 6px; font-weight: 650; }
 .empty .logo { width: 48px; height: 48px; border-radius: 13px; font-size: 26px; margin: 0 auto; }
@@ -131,7 +135,8 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
   padding: 16px; display: none;
 }
 .settings.open { display: block; }
-.settings h2 { font-size: 14px; margin: 0 0 12px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); }
+.settings-head { display: flex; align-items: center; justify-content: space-between; margin-bottom: 12px; }
+.settings h2 { font-size: 14px; margin: 0; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); }
 .field { margin-bottom: 16px; }
 .field label { display: flex; justify-content: space-between; font-size: 13px; font-weight: 600; margin-bottom: 6px; }
 .field label span { font-weight: 400; color: var(--muted); }
@@ -156,6 +161,7 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
   .brand .name { display: none; }
   #messages { padding: 16px 10px 8px; }
   .msg { max-width: 94%; }
+  .hint { display: none; }
 }
 </style>
 </head>
@@ -189,7 +195,8 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
     </section>
     <div id="scrim" class="scrim"></div>
     <aside id="settings" class="settings" aria-label="Settings">
-      <h2>Settings</h2>
+      <div class="settings-head"><h2>Settings</h2><button id="settings-close" class="btn icon" type="button" title="Close settings" aria-label="Close settings">
+        <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"><path d="M6 6l12 12M18 6L6 18"/></svg></button></div>
       <div class="field">
         <label for="temperature">Temperature <span>0 = greedy</span></label>
         <div class="row">
@@ -261,7 +268,9 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
   }
   const initial = loadSettings();
   applySettings(initial);
-  setSettingsOpen(initial.settingsOpen === null ? window.matchMedia("(min-width: 1100px)").matches : initial.settingsOpen);
+  // The panel starts open on wide screens (as last left); on narrow ones it is a drawer that starts closed.
+  const wide = window.matchMedia("(min-width: 861px)").matches;
+  setSettingsOpen(wide && (initial.settingsOpen === null ? window.matchMedia("(min-width: 1100px)").matches : initial.settingsOpen));
 
   els.temperatureRange.addEventListener("input", () => { els.temperature.value = els.temperatureRange.value; saveSettings(); });
   els.temperature.addEventListener("input", () => { els.temperatureRange.value = els.temperature.value || 0; saveSettings(); });
@@ -270,6 +279,7 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
   els.apiKey.addEventListener("change", () => { saveSettings(); loadModel(); });
   els.settingsToggle.addEventListener("click", () => { setSettingsOpen(!els.settings.classList.contains("open")); saveSettings(); });
   els.scrim.addEventListener("click", () => { setSettingsOpen(false); saveSettings(); });
+  $("settings-close").addEventListener("click", () => { setSettingsOpen(false); saveSettings(); });
   $("reset-settings").addEventListener("click", () => {
     const key = els.apiKey.value;
     applySettings(Object.assign({}, DEFAULTS, { apiKey: key })); saveSettings();
@@ -384,6 +394,7 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
   function renderStats(st, el) {
     el.textContent = "";
     const part = (label, value, unit) => {
+      if (el.firstChild) { const d = document.createElement("span"); d.className = "sep"; d.textContent = " · "; el.appendChild(d); }
       const s = document.createElement("span");
       if (label) s.append(label + " ");
       const b = document.createElement("b"); b.textContent = value; s.appendChild(b);
@@ -407,7 +418,10 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
     if (st.state === "stopped") tag = "stopped";
     else if (st.finish === "length") tag = "max tokens reached";
     else if (st.finish && st.finish !== "stop") tag = st.finish;
-    if (tag) { const t = document.createElement("span"); t.className = "tag"; t.textContent = tag; el.appendChild(t); }
+    if (tag) {
+      if (el.firstChild) el.append(" ");
+      const t = document.createElement("span"); t.className = "tag"; t.textContent = tag; el.appendChild(t);
+    }
   }
 
   // ---------- sending ----------
@@ -443,11 +457,11 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
     els.input.focus();
   }
 
-  async function send() {
-    const text = els.input.value;
+  async function send(retryText) {
+    const text = typeof retryText === "string" ? retryText : els.input.value;
     if (!text.trim() || controller) return;
     hideBanner();
-    els.input.value = ""; autosize();
+    if (typeof retryText !== "string") { els.input.value = ""; autosize(); }
 
     const u = addTurn("user"); u.msg.textContent = text;
     history.push({ role: "user", content: text });
@@ -550,8 +564,18 @@ kbd { font-family: var(--mono); font-size: 11px; padding: 1px 5px; border: 1px s
       const msgText = document.createElement("span"); msgText.textContent = failure.message;
       a.msg.append(title, msgText);
       if (content) { const partial = document.createElement("div"); partial.className = "note"; partial.textContent = "Partial reply: " + content; a.msg.appendChild(partial); }
-      history.pop();   // the failed turn is not part of the conversation; its text goes back to the input
-      if (!els.input.value) { els.input.value = text; autosize(); }
+      // The failed exchange is not part of the conversation sent next time; Retry sends it again.
+      history.pop();
+      u.msg.classList.add("failed");
+      u.msg.title = "Not sent: the server answered with an error";
+      const retry = document.createElement("button");
+      retry.type = "button"; retry.className = "btn retry"; retry.textContent = "Retry";
+      retry.addEventListener("click", () => {
+        if (controller) return;
+        u.turn.remove(); a.turn.remove();
+        send(text);
+      });
+      a.msg.appendChild(retry);
       statsEl.textContent = "";
     } else {
       if (content) history.push({ role: "assistant", content });

@@ -199,7 +199,7 @@ final class LLMEngineTests: XCTestCase {
         var finished = 0
         for try await event in handle.events {
             switch event {
-            case .token(let id, _, let sample): tokens[sample].append(id)
+            case .token(let id, _, let sample, _): tokens[sample].append(id)
             case .text: break
             case .finished: finished += 1
             }
