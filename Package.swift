@@ -33,6 +33,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // Measurement tools of `swiftllm bench` (machine probes, roofline, ...).
+        .target(name: "Benchmarks", dependencies: ["Engine", "Models", "Kernels", "CKernels", "GGUF"]),
         // The OpenAI-compatible HTTP server; outside the `SwiftLLM` library so that library users
         // do not pull in SwiftNIO.
         .target(name: "Server", dependencies: [
@@ -46,7 +48,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "swiftllm", dependencies: [
-            "Engine", "GGUF", "Models", "Tokenizers", "Kernels", "Server",
+            "Engine", "GGUF", "Models", "Tokenizers", "Kernels", "Server", "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

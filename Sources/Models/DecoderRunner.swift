@@ -19,11 +19,13 @@ final class DecoderRunner {
     let tmp: ScratchBuffer          // [T, dim] block output before the residual add
     let gate: ScratchBuffer         // [T, ffn]
     let up: ScratchBuffer           // [T, ffn]
-    let logits: ScratchBuffer       // [maxLogitRows, vocab]
+    /// [rows, vocab]: sized for `maxLogitRows` at load and grown when a step samples more rows
+    /// (a decode step of many sequences), so small batches never pay for a vocab-wide buffer per sequence.
+    private(set) var logits: ScratchBuffer
     let acts = Activations()
     /// [T] 1 for decode rows: they multiply float activations (see WeightMatrix.multiply).
     let floatRows: UnsafeMutablePointer<UInt8>
-    /// [maxLogitRows] all ones: the output head always runs in float, whatever the batch.
+    /// [maxBatchTokens] all ones: the output head always runs in float, whatever the batch.
     let allFloat: UnsafeMutablePointer<UInt8>
 
     init(config c: ModelConfig, pool: ThreadPool, maxBatchTokens: Int, maxLogitRows: Int) {
@@ -44,8 +46,8 @@ final class DecoderRunner {
         logits = ScratchBuffer(self.maxLogitRows * c.vocabularySize)
         floatRows = .allocate(capacity: T)
         floatRows.initialize(repeating: 0, count: T)
-        allFloat = .allocate(capacity: self.maxLogitRows)
-        allFloat.initialize(repeating: 1, count: self.maxLogitRows)
+        allFloat = .allocate(capacity: T)
+        allFloat.initialize(repeating: 1, count: T)
     }
 
     deinit {
@@ -65,8 +67,6 @@ final class DecoderRunner {
         let c = config
         let T = batch.tokenCount
         guard T <= maxBatchTokens else { throw ModelError.batchTooLarge(tokens: T, capacity: maxBatchTokens) }
-        let nLogits = batch.logitsCount
-        guard nLogits <= maxLogitRows else { throw ModelError.batchTooLarge(tokens: nLogits, capacity: maxLogitRows) }
         guard cache.layerCount == c.layerCount, cache.kvDim == c.kvDim else {
             throw ModelError.badTensor(name: "kv cache", reason: "laid out for another model")
         }
@@ -197,6 +197,7 @@ final class DecoderRunner {
             n += 1
         }
         if n == 0 { return UnsafeMutableBufferPointer(start: logits.pointer, count: 0) }
+        if n * c.vocabularySize > logits.count { logits = ScratchBuffer(n * c.vocabularySize) }
         acts.set(xn.pointer, tokens: n, cols: dim, floatRows: allFloat)
         output.multiply(acts, into: logits.pointer, pool: pool)
         let out = UnsafeMutableBufferPointer(start: logits.pointer, count: n * c.vocabularySize)

@@ -25,6 +25,23 @@ final class ModelLoadErrorTests: XCTestCase {
         XCTAssertTrue(logits.allSatisfy(\.isFinite))
     }
 
+    /// A decode step may sample more sequences than the logits buffer was first sized for (the
+    /// engine's --max-num-seqs can exceed 64); the buffer grows and every row is right.
+    func testManySequencesSampleInOneStep() throws {
+        let model = try loadModel(try TinyLlama().file(), pool: ThreadPool(threads: 2))
+        let n = 100
+        let cache = model.makeKVCache(blockSize: 4, blockCount: n)
+        var batch = Batch()
+        for i in 0..<n { batch.append(tokens: [1 + i % 7], startPosition: 0, blockTable: [Int32(i)], wantsLogits: true) }
+        let all = Array(try model.forward(batch, cache: cache))
+        XCTAssertEqual(all.count, n * 16)
+        for i in [0, 63, 64, 99] {
+            var one = Batch()
+            one.append(tokens: [1 + i % 7], startPosition: 0, blockTable: [Int32(i)], wantsLogits: true)
+            XCTAssertEqual(Array(try model.forward(one, cache: cache)), Array(all[(i * 16)..<((i + 1) * 16)]), "row \(i)")
+        }
+    }
+
     func testUnsupportedArchitecture() throws {
         var m = TinyLlama()
         m.architecture = "mamba"

@@ -146,6 +146,15 @@ void ck_attention_paged(const float *q, int q_stride, float *out, int out_stride
 /// (F16: round to nearest even, the same on every ISA).
 void ck_kv_store(void *pool, size_t offset, const float *src, int n, int kv_type);
 
+// MARK: - Machine probes (roofline)
+
+/// Reads `bytes` of `buf` with wide loads; returns a value derived from them (keep it).
+double ck_probe_read(const void *buf, size_t bytes);
+/// Runs `iters` rounds of independent F32 FMAs on the best ISA; *flops receives the count.
+double ck_probe_fma_f32(long iters, double *flops);
+/// Runs `iters` rounds of int8 multiply-accumulates (VNNI / AVX2 / scalar); *ops receives the count.
+double ck_probe_dot_i8(long iters, double *ops);
+
 // MARK: - Thread pool
 //
 // Persistent workers: a parallel region costs microseconds, and a decode step has hundreds.
