@@ -9,7 +9,7 @@ final class EndToEndTests: XCTestCase {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The binary sits next to the test bundle in the build products directory.
-    func swiftllmBinary() throws -> String {
+    static func swiftllmBinary() throws -> String {
         let products = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
             .deletingLastPathComponent()
         for dir in [products, Self.repo.appendingPathComponent(".build/release")] {
@@ -23,7 +23,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     func run(_ script: String, timeout: TimeInterval = 600) throws {
-        let binary = try swiftllmBinary()
+        let binary = try Self.swiftllmBinary()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", Self.repo.appendingPathComponent(script).path]
